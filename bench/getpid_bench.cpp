@@ -1,0 +1,216 @@
+// The cost of one guest syscall round trip: getpid natively against getpid
+// inside moat.
+//
+// BM_getpid_native       syscall(SYS_getpid) in this process.
+// BM_getpid_loop_native  the getpid_loop fixture run natively as a child process
+//                        (the same measurement as below, without moat).
+// BM_getpid_moat         `moat do -- getpid_loop N`: the fixture times N getpid
+//                        calls inside the sandbox and prints ns per call.
+//
+// The child-process benchmarks use manual time: each iteration reports the
+// fixture's own ns per call, so "Time" is ns per getpid, not the cost of
+// starting a sandbox. Each benchmark runs several repetitions; the summary line
+// at the end compares the medians.
+//
+// Paths default to the build tree (../moat and ../tests/getpid_loop relative to
+// this executable) and can be overridden with the environment variables MOAT
+// and GETPID_LOOP; GETPID_CALLS sets N (default 200000).
+#include <benchmark/benchmark.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+constexpr int kRepetitions = 5;
+constexpr int kChildRunsPerRepetition = 3;
+constexpr long kDefaultCalls = 200000;
+
+std::string exe_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+std::string path_from_env(const char* var, const std::string& fallback) {
+  const char* value = std::getenv(var);
+  return value && *value ? std::string(value) : fallback;
+}
+
+std::string moat_path() { return path_from_env("MOAT", exe_dir() + "/../moat"); }
+std::string getpid_loop_path() { return path_from_env("GETPID_LOOP", exe_dir() + "/../tests/getpid_loop"); }
+
+long getpid_calls() {
+  const char* value = std::getenv("GETPID_CALLS");
+  long n = value ? std::atol(value) : 0;
+  return n > 0 ? n : kDefaultCalls;
+}
+
+struct ChildResult {
+  std::optional<double> ns_per_call;
+  std::string error;
+};
+
+// Runs argv with stdout on a pipe (stderr inherited, so moat's own messages
+// show) and parses the last line of stdout as ns per call.
+ChildResult run_and_parse(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return {std::nullopt, std::string("pipe: ") + std::strerror(errno)};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  std::vector<char*> cargv;
+  for (auto& arg : argv) cargv.push_back(const_cast<char*>(arg.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return {std::nullopt, argv[0] + ": " + std::strerror(rc)};
+  }
+  std::string output;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      output.append(buf, n);
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) return {std::nullopt, argv[0] + " killed by signal " + std::to_string(WTERMSIG(status))};
+  if (WEXITSTATUS(status) != 0) return {std::nullopt, argv[0] + " exited " + std::to_string(WEXITSTATUS(status))};
+  while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+  auto last_line = output.substr(output.find_last_of('\n') == std::string::npos ? 0 : output.find_last_of('\n') + 1);
+  char* end = nullptr;
+  double ns = std::strtod(last_line.c_str(), &end);
+  if (end == last_line.c_str() || !std::isfinite(ns) || ns <= 0)
+    return {std::nullopt, "cannot parse ns per call from output: '" + last_line + "'"};
+  return {ns, {}};
+}
+
+// Runs argv once per iteration and reports its ns per call as the iteration time.
+void run_child_benchmark(benchmark::State& state, const std::vector<std::string>& argv) {
+  double total_ns = 0;
+  for (auto _ : state) {
+    auto result = run_and_parse(argv);
+    if (!result.ns_per_call) {
+      state.SkipWithError(result.error.c_str());
+      return;
+    }
+    state.SetIterationTime(*result.ns_per_call * 1e-9);
+    total_ns += *result.ns_per_call;
+  }
+  state.counters["ns_per_call"] = benchmark::Counter(total_ns, benchmark::Counter::kAvgIterations);
+}
+
+void BM_getpid_native(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(syscall(SYS_getpid));
+}
+
+void BM_getpid_loop_native(benchmark::State& state) {
+  run_child_benchmark(state, {getpid_loop_path(), std::to_string(getpid_calls())});
+}
+
+void BM_getpid_moat(benchmark::State& state) {
+  run_child_benchmark(state, {moat_path(), "do", "--", getpid_loop_path(), std::to_string(getpid_calls())});
+}
+
+BENCHMARK(BM_getpid_native)->Unit(benchmark::kNanosecond)->Repetitions(kRepetitions)->DisplayAggregatesOnly(true);
+BENCHMARK(BM_getpid_loop_native)
+    ->Unit(benchmark::kNanosecond)
+    ->UseManualTime()
+    ->Iterations(kChildRunsPerRepetition)
+    ->Repetitions(kRepetitions)
+    ->DisplayAggregatesOnly(true);
+BENCHMARK(BM_getpid_moat)
+    ->Unit(benchmark::kNanosecond)
+    ->UseManualTime()
+    ->Iterations(kChildRunsPerRepetition)
+    ->Repetitions(kRepetitions)
+    ->DisplayAggregatesOnly(true);
+
+// Console output as usual, plus the median of each benchmark (in ns) and the
+// first error of each, for the summary line.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  explicit SummaryReporter(OutputOptions options) : ConsoleReporter(options) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (auto& run : runs) {
+      auto& name = run.run_name.function_name;
+      if (run.error_occurred) {
+        m_errors.emplace(name, run.error_message);
+      } else if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median") {
+        m_medians_ns[name] = run.GetAdjustedRealTime();
+      }
+    }
+  }
+
+  std::optional<double> median_ns(const std::string& name) const {
+    auto it = m_medians_ns.find(name);
+    return it == m_medians_ns.end() ? std::nullopt : std::optional<double>(it->second);
+  }
+
+  std::string error(const std::string& name) const {
+    auto it = m_errors.find(name);
+    return it == m_errors.end() ? std::string("not run") : it->second;
+  }
+
+ private:
+  std::map<std::string, double> m_medians_ns;
+  std::map<std::string, std::string> m_errors;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // A custom reporter does not see --benchmark_color: colour only a terminal.
+  const char* term = std::getenv("TERM");
+  bool color = isatty(STDOUT_FILENO) && term && std::strcmp(term, "dumb") != 0;
+  SummaryReporter reporter(color ? benchmark::ConsoleReporter::OO_Defaults : benchmark::ConsoleReporter::OO_Tabular);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  auto native = reporter.median_ns("BM_getpid_native");
+  auto moat = reporter.median_ns("BM_getpid_moat");
+  auto loop_native = reporter.median_ns("BM_getpid_loop_native");
+  std::printf("\n");
+  if (loop_native) std::printf("getpid_loop natively (same method as moat): %.1f ns\n", *loop_native);
+  if (!moat) std::printf("moat: %s\n", reporter.error("BM_getpid_moat").c_str());
+  auto show = [](std::optional<double> ns) { return ns ? std::to_string(std::lround(*ns)) : std::string("n/a"); };
+  std::string ratio = "n/a";
+  if (native && moat && *native > 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", *moat / *native);
+    ratio = buf;
+  }
+  std::printf("getpid round trip: native %s ns, moat %s ns, ratio %s\n", show(native).c_str(), show(moat).c_str(),
+              ratio.c_str());
+  return 0;
+}

@@ -1,0 +1,82 @@
+#include "fs/node.h"
+
+#include "fs/file.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <ctime>
+
+namespace moat::fs {
+
+std::string Location::path() const {
+  if (entries.size() <= 1) return "/";
+  std::string p;
+  for (size_t i = 1; i < entries.size(); ++i) {
+    p += '/';
+    p += entries[i].name;
+  }
+  return p;
+}
+
+bool Location::contains(const Node* n) const {
+  for (const auto& e : entries)
+    if (e.node.ptr() == n) return true;
+  return false;
+}
+
+RefPtr<File> Node::magic_target() const { return nullptr; }
+
+ErrorOr<void> check_access(const struct stat& st, const Caller& caller, int mask) {
+  mask &= R_OK | W_OK | X_OK;
+  if (mask == 0) return {};
+  if (caller.uid == 0) {
+    // CAP_DAC_OVERRIDE: read and write always; execute only if some x bit is
+    // set or the node is a directory (fs/namei.c generic_permission).
+    if (!(mask & X_OK) || S_ISDIR(st.st_mode) || (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) return {};
+    return Errno::ACCES;
+  }
+  mode_t bits;
+  if (caller.uid == st.st_uid)
+    bits = (st.st_mode >> 6) & 7;
+  else if (caller.gid == st.st_gid)
+    bits = (st.st_mode >> 3) & 7;
+  else
+    bits = st.st_mode & 7;
+  if ((bits & static_cast<mode_t>(mask)) != static_cast<mode_t>(mask)) return Errno::ACCES;
+  return {};
+}
+
+unsigned char dirent_type(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return DT_REG;
+    case S_IFDIR: return DT_DIR;
+    case S_IFLNK: return DT_LNK;
+    case S_IFCHR: return DT_CHR;
+    case S_IFBLK: return DT_BLK;
+    case S_IFIFO: return DT_FIFO;
+    case S_IFSOCK: return DT_SOCK;
+    default: return DT_UNKNOWN;
+  }
+}
+
+struct stat synthetic_stat(const FsInfo& fs, ino_t ino, mode_t mode, off_t size, nlink_t nlink) {
+  struct stat st {};
+  st.st_dev = fs.dev;
+  st.st_ino = ino;
+  st.st_mode = mode;
+  st.st_nlink = nlink;
+  st.st_size = size;
+  st.st_blksize = 4096;
+  st.st_blocks = (size + 511) / 512;
+  // Synthetic files appear created when the sentry started.
+  static const struct timespec boot = [] {
+    struct timespec t {};
+    clock_gettime(CLOCK_REALTIME, &t);
+    return t;
+  }();
+  st.st_atim = st.st_mtim = st.st_ctim = boot;
+  return st;
+}
+
+}  // namespace moat::fs

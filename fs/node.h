@@ -1,0 +1,126 @@
+#pragma once
+// VFS core types: Node (an inode-like object of one filesystem), Location (a
+// resolved guest path: the chain of nodes from the sandbox root), Caller (who
+// asks, for permission checks and /proc/self).
+//
+// Lock order of fs/: Vfs (immutable after creation, no lock) -> FsContext ->
+// FdTable -> TmpFs::m_lock. No fs/ lock is held across a co_await.
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/ref_ptr.h"
+#include "sentry/kernel/process.h"
+
+namespace moat::fs {
+
+class File;
+class Node;
+
+// Who performs an operation. process is null in unit tests; procfs then shows
+// no process directories.
+struct Caller {
+  Process* process = nullptr;
+  uid_t uid = 0;  // the uid and gid used for permission checks (fsuid)
+  gid_t gid = 0;
+
+  static Caller of(Process& p) { return Caller{&p, p.creds.euid, p.creds.egid}; }
+};
+
+// One filesystem instance; its dev number is what stat reports for synthetic
+// nodes (host nodes report the host's st_dev).
+struct FsInfo {
+  dev_t dev = 0;
+  long magic = 0;  // statfs f_type
+  bool read_only = false;
+  const char* name = "";
+};
+
+struct DirEntry {
+  std::string name;
+  ino_t ino = 0;
+  unsigned char type = 0;  // DT_*
+};
+
+struct PathEntry {
+  std::string name;  // "" for the root
+  RefPtr<Node> node;
+};
+
+// A resolved path: entries[0] is the sandbox root, each further entry a child
+// of the one before it. ".." pops an entry, which is why no walk can climb
+// above the root: there is nothing above entries[0].
+struct Location {
+  std::vector<PathEntry> entries;
+
+  bool empty() const { return entries.empty(); }
+  Node& node() const { return *entries.back().node; }
+  RefPtr<Node> node_ref() const { return entries.back().node; }
+  std::string path() const;
+  bool contains(const Node* n) const;
+};
+
+enum class UnlinkKind { File, Dir };
+
+class Node : public RefCounted<Node> {
+ public:
+  virtual ~Node() = default;
+
+  mode_t type() const { return m_type; }  // S_IFMT bits
+  bool is_dir() const { return S_ISDIR(m_type); }
+  bool is_symlink() const { return S_ISLNK(m_type); }
+  bool is_regular() const { return S_ISREG(m_type); }
+
+  virtual const FsInfo& fs_info() const = 0;
+  virtual ErrorOr<struct stat> stat() const = 0;
+
+  // Looks a child up without following symlinks. ENOTDIR for non-directories.
+  virtual ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) { return Errno::NOTDIR; }
+  virtual ErrorOr<std::string> readlink(const Caller&) const { return Errno::INVAL; }
+  // Directory entries including "." and "..".
+  virtual ErrorOr<std::vector<DirEntry>> list(const Caller&) const { return Errno::NOTDIR; }
+  // Opens a file description on this node; loc is the node's own location.
+  // Access checks are done by the caller (fs/ops.cpp).
+  virtual ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) = 0;
+
+  // Directory mutation. Read-only filesystems answer EROFS.
+  virtual ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
+  virtual ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
+  virtual ErrorOr<void> unlink(const Caller&, std::string_view name, UnlinkKind) { return refuse(); }
+  // Renames child old_name of this directory to new_name in new_dir (same fs).
+  virtual ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
+                               unsigned flags) {
+    return refuse();
+  }
+  virtual ErrorOr<void> truncate(uint64_t size) { return refuse(); }
+
+  // A magic link (/proc/PID/fd/N) resolves to an open file, not to a path.
+  virtual RefPtr<File> magic_target() const;
+
+ protected:
+  explicit Node(mode_t type) : m_type(type & S_IFMT) {}
+  Errno refuse() const { return fs_info().read_only ? Errno::ROFS : Errno::PERM; }
+
+ private:
+  mode_t m_type;
+};
+
+// Checks mask (R_OK | W_OK | X_OK) against the mode bits as Linux
+// generic_permission() does: uid 0 passes r/w always, x only when the node is
+// a directory or has some x bit.
+ErrorOr<void> check_access(const struct stat& st, const Caller& caller, int mask);
+
+// DT_* for S_IF* bits.
+unsigned char dirent_type(mode_t mode);
+
+// Fills the fields every synthetic node shares.
+struct stat synthetic_stat(const FsInfo& fs, ino_t ino, mode_t mode, off_t size, nlink_t nlink = 1);
+
+}  // namespace moat::fs

@@ -1,0 +1,214 @@
+// procfs, minimal: /proc/self and the calling process's own PID directory.
+// FIXME: other processes' directories need a process lookup in Sandbox.
+#include <sys/sysmacros.h>
+
+#include <charconv>
+
+#include "fs/fd_table.h"
+#include "fs/fs_context.h"
+#include "fs/synthetic.h"
+
+namespace moat::fs {
+
+namespace {
+
+std::shared_ptr<const FsInfo> procfs_info() {
+  static const auto info = std::make_shared<const FsInfo>(FsInfo{makedev(0, 20), 0x9fa0 /* PROC_SUPER_MAGIC */, false, "proc"});
+  return info;
+}
+
+std::optional<int> parse_number(std::string_view s) {
+  int v = 0;
+  if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+// The process a PID directory shows, if it is the caller's own.
+Process* process_for(const Caller& caller, pid_t pid) {
+  return caller.process && caller.process->pid() == pid ? caller.process : nullptr;
+}
+
+ino_t pid_ino(pid_t pid, int index) { return (static_cast<ino_t>(pid) << 12) + static_cast<ino_t>(index); }
+
+class ProcFdLink final : public Node {
+ public:
+  ProcFdLink(ino_t ino, RefPtr<File> file) : Node(S_IFLNK), m_ino(ino), m_file(std::move(file)) {}
+  const FsInfo& fs_info() const override { return *procfs_info(); }
+  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), m_ino, S_IFLNK | 0700, 64); }
+  ErrorOr<std::string> readlink(const Caller&) const override { return m_file->path(); }
+  ErrorOr<RefPtr<File>> open(const Caller&, const Location&, int) override { return Errno::LOOP; }
+  RefPtr<File> magic_target() const override { return m_file; }
+
+ private:
+  ino_t m_ino;
+  RefPtr<File> m_file;
+};
+
+class ProcFdDir final : public Node {
+ public:
+  explicit ProcFdDir(pid_t pid) : Node(S_IFDIR), m_pid(pid) {}
+  const FsInfo& fs_info() const override { return *procfs_info(); }
+  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), pid_ino(m_pid, 1), S_IFDIR | 0500, 0, 2); }
+  ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
+    Process* p = process_for(caller, m_pid);
+    auto fd = parse_number(name);
+    if (!p || !fd) return Errno::NOENT;
+    auto file = p->fds().get(*fd);
+    if (file.is_error()) return Errno::NOENT;
+    return RefPtr<Node>(make_ref<ProcFdLink>(pid_ino(m_pid, 100 + *fd), file.release_value()));
+  }
+  ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override {
+    Process* p = process_for(caller, m_pid);
+    if (!p) return Errno::NOENT;
+    std::vector<DirEntry> out{{".", pid_ino(m_pid, 1), DT_DIR}, {"..", pid_ino(m_pid, 0), DT_DIR}};
+    for (auto& [fd, file] : p->fds().snapshot())
+      out.push_back(DirEntry{std::to_string(fd), pid_ino(m_pid, 100 + fd), DT_LNK});
+    return out;
+  }
+  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
+    return DirFile::create(loc, flags, caller);
+  }
+
+ private:
+  pid_t m_pid;
+};
+
+enum class Gen { Maps, Cmdline, Environ, Comm, Status };
+
+std::string read_guest_range(Process& p, uint64_t start, uint64_t end) {
+  if (end <= start || end - start > (1u << 20)) return {};
+  std::string s(end - start, '\0');
+  size_t n = p.mem().read_partial(start, s.data(), s.size());
+  s.resize(n);
+  return s;
+}
+
+std::string generate(Process& p, Gen kind) {
+  switch (kind) {
+    // FIXME: format_maps() relies on the Process to serialise address-space access.
+    case Gen::Maps: return p.address_space().format_maps();
+    case Gen::Cmdline: return read_guest_range(p, p.arg_start, p.arg_end);
+    case Gen::Environ: return read_guest_range(p, p.env_start, p.env_end);
+    case Gen::Comm: return p.comm + "\n";
+    case Gen::Status: {
+      std::string s = "Name:\t" + p.comm + "\nUmask:\t" + std::to_string(p.fs().umask()) + "\nState:\tR (running)\n";
+      s += "Tgid:\t" + std::to_string(p.pid()) + "\nPid:\t" + std::to_string(p.pid()) + "\nPPid:\t" +
+           std::to_string(p.ppid()) + "\n";
+      s += "Uid:\t" + std::to_string(p.creds.uid) + "\t" + std::to_string(p.creds.euid) + "\t" +
+           std::to_string(p.creds.suid) + "\t" + std::to_string(p.creds.euid) + "\n";
+      s += "Gid:\t" + std::to_string(p.creds.gid) + "\t" + std::to_string(p.creds.egid) + "\t" +
+           std::to_string(p.creds.sgid) + "\t" + std::to_string(p.creds.egid) + "\n";
+      return s;
+    }
+  }
+  return {};
+}
+
+class ProcGenNode final : public Node {
+ public:
+  ProcGenNode(pid_t pid, int index, Gen kind) : Node(S_IFREG), m_pid(pid), m_index(index), m_kind(kind) {}
+  const FsInfo& fs_info() const override { return *procfs_info(); }
+  ErrorOr<struct stat> stat() const override {
+    mode_t mode = m_kind == Gen::Environ ? 0400 : 0444;
+    return synthetic_stat(*procfs_info(), pid_ino(m_pid, m_index), S_IFREG | mode, 0);
+  }
+  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
+    Process* p = process_for(caller, m_pid);
+    if (!p) return Errno::NOENT;
+    return BufferFile::create(loc, flags, generate(*p, m_kind));
+  }
+
+ private:
+  pid_t m_pid;
+  int m_index;
+  Gen m_kind;
+};
+
+class ProcPidDir final : public Node {
+ public:
+  explicit ProcPidDir(pid_t pid) : Node(S_IFDIR), m_pid(pid) {}
+  const FsInfo& fs_info() const override { return *procfs_info(); }
+  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), pid_ino(m_pid, 0), S_IFDIR | 0555, 0, 3); }
+
+  ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
+    Process* p = process_for(caller, m_pid);
+    if (!p) return Errno::NOENT;
+    auto info = procfs_info();
+    auto link = [&](int index, SynthSymlink::Target t) -> RefPtr<Node> {
+      return make_ref<SynthSymlink>(info, pid_ino(m_pid, index), std::move(t));
+    };
+    pid_t pid = m_pid;
+    if (name == "fd") return RefPtr<Node>(make_ref<ProcFdDir>(m_pid));
+    if (name == "exe")
+      return link(2, [pid](const Caller& c) -> ErrorOr<std::string> {
+        Process* q = process_for(c, pid);
+        if (!q) return Errno::NOENT;
+        return q->exe_path;
+      });
+    if (name == "cwd")
+      return link(3, [pid](const Caller& c) -> ErrorOr<std::string> {
+        Process* q = process_for(c, pid);
+        if (!q) return Errno::NOENT;
+        return q->fs().cwd().path();
+      });
+    if (name == "root") return link(4, [](const Caller&) -> ErrorOr<std::string> { return std::string("/"); });
+    static constexpr std::pair<std::string_view, Gen> kGen[] = {
+        {"maps", Gen::Maps}, {"cmdline", Gen::Cmdline}, {"environ", Gen::Environ}, {"comm", Gen::Comm}, {"status", Gen::Status}};
+    for (int i = 0; i < 5; ++i)
+      if (name == kGen[i].first) return RefPtr<Node>(make_ref<ProcGenNode>(m_pid, 5 + i, kGen[i].second));
+    return Errno::NOENT;
+  }
+
+  ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override {
+    if (!process_for(caller, m_pid)) return Errno::NOENT;
+    return std::vector<DirEntry>{{".", pid_ino(m_pid, 0), DT_DIR},       {"..", 1, DT_DIR},
+                                 {"fd", pid_ino(m_pid, 1), DT_DIR},      {"exe", pid_ino(m_pid, 2), DT_LNK},
+                                 {"cwd", pid_ino(m_pid, 3), DT_LNK},     {"root", pid_ino(m_pid, 4), DT_LNK},
+                                 {"maps", pid_ino(m_pid, 5), DT_REG},    {"cmdline", pid_ino(m_pid, 6), DT_REG},
+                                 {"environ", pid_ino(m_pid, 7), DT_REG}, {"comm", pid_ino(m_pid, 8), DT_REG},
+                                 {"status", pid_ino(m_pid, 9), DT_REG}};
+  }
+  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
+    return DirFile::create(loc, flags, caller);
+  }
+
+ private:
+  pid_t m_pid;
+};
+
+class ProcRoot final : public Node {
+ public:
+  ProcRoot() : Node(S_IFDIR) {}
+  const FsInfo& fs_info() const override { return *procfs_info(); }
+  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), 1, S_IFDIR | 0555, 0, 3); }
+  ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
+    if (!caller.process) return Errno::NOENT;
+    if (name == "self") {
+      pid_t pid = caller.process->pid();
+      return RefPtr<Node>(make_ref<SynthSymlink>(procfs_info(), 2, std::to_string(pid)));
+    }
+    auto pid = parse_number(name);
+    if (pid && process_for(caller, *pid)) return RefPtr<Node>(make_ref<ProcPidDir>(*pid));
+    return Errno::NOENT;
+  }
+  ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override {
+    std::vector<DirEntry> out{{".", 1, DT_DIR}, {"..", 1, DT_DIR}};
+    if (caller.process) {
+      out.push_back(DirEntry{"self", 2, DT_LNK});
+      pid_t pid = caller.process->pid();
+      out.push_back(DirEntry{std::to_string(pid), pid_ino(pid, 0), DT_DIR});
+    }
+    return out;
+  }
+  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
+    return DirFile::create(loc, flags, caller);
+  }
+};
+
+}  // namespace
+
+RefPtr<Node> create_procfs() { return make_ref<ProcRoot>(); }
+
+}  // namespace moat::fs

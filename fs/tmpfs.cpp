@@ -1,0 +1,244 @@
+#include "fs/tmpfs.h"
+
+#include <dirent.h>
+#include <linux/fs.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <climits>
+#include <ctime>
+
+namespace moat::fs {
+
+namespace {
+struct timespec now() {
+  struct timespec t {};
+  clock_gettime(CLOCK_REALTIME, &t);
+  return t;
+}
+}  // namespace
+
+TmpNode::TmpNode(std::shared_ptr<TmpFs> fs, mode_t mode, uid_t uid, gid_t gid)
+    : Node(mode), m_fs(std::move(fs)), m_ino(m_fs->next_ino.fetch_add(1)), m_mode(mode), m_uid(uid), m_gid(gid) {
+  m_atime = m_mtime = m_ctime = now();
+  if (S_ISDIR(mode)) m_nlink = 2;
+}
+
+RefPtr<Node> TmpNode::create_root(dev_t dev, mode_t mode, const char* name, bool read_only) {
+  auto fs = std::make_shared<TmpFs>();
+  fs->info = FsInfo{dev, 0x01021994 /* TMPFS_MAGIC */, read_only, name};
+  auto* root = new TmpNode(std::move(fs), S_IFDIR | (mode & 07777), 0, 0);
+  root->m_parent_ino = root->m_ino;
+  return RefPtr<Node>::adopt(root);
+}
+
+ErrorOr<struct stat> TmpNode::stat() const {
+  std::lock_guard lock(m_fs->lock);
+  off_t size = 0;
+  if (is_regular()) {
+    struct stat mst {};
+    if (::fstat(m_memfd.get(), &mst) < 0) return last_host_errno();
+    size = mst.st_size;
+  } else if (is_dir()) {
+    size = static_cast<off_t>((m_children.size() + 2) * 20);
+  } else if (is_symlink()) {
+    size = static_cast<off_t>(m_target.size());
+  }
+  struct stat st = synthetic_stat(m_fs->info, m_ino, m_mode, size, m_nlink);
+  st.st_uid = m_uid;
+  st.st_gid = m_gid;
+  st.st_atim = m_atime;
+  st.st_mtim = m_mtime;
+  st.st_ctim = m_ctime;
+  return st;
+}
+
+ErrorOr<RefPtr<Node>> TmpNode::lookup(const Caller&, std::string_view name) {
+  if (!is_dir()) return Errno::NOTDIR;
+  std::lock_guard lock(m_fs->lock);
+  auto it = m_children.find(name);
+  if (it == m_children.end()) return Errno::NOENT;
+  return RefPtr<Node>(it->second);
+}
+
+ErrorOr<std::string> TmpNode::readlink(const Caller&) const {
+  if (!is_symlink()) return Errno::INVAL;
+  return m_target;  // immutable after creation
+}
+
+ErrorOr<std::vector<DirEntry>> TmpNode::list(const Caller&) const {
+  if (!is_dir()) return Errno::NOTDIR;
+  std::lock_guard lock(m_fs->lock);
+  std::vector<DirEntry> out;
+  out.push_back(DirEntry{".", m_ino, DT_DIR});
+  out.push_back(DirEntry{"..", m_parent_ino, DT_DIR});
+  for (const auto& [name, child] : m_children) out.push_back(DirEntry{name, child->m_ino, dirent_type(child->m_mode)});
+  return out;
+}
+
+ErrorOr<RefPtr<File>> TmpNode::open(const Caller& caller, const Location& loc, int flags) {
+  if (is_dir()) return DirFile::create(loc, flags, caller);
+  if (is_symlink()) return Errno::LOOP;
+  return TmpFile::create(loc, flags, RefPtr<TmpNode>(this));
+}
+
+ErrorOr<RefPtr<TmpNode>> TmpNode::make_child_locked(const Caller& caller, std::string_view name, mode_t mode) {
+  if (!is_dir()) return Errno::NOTDIR;
+  if (m_fs->info.read_only) return Errno::ROFS;
+  if (m_dead) return Errno::NOENT;
+  if (name.size() > NAME_MAX) return Errno::NAMETOOLONG;
+  if (m_children.contains(name)) return Errno::EXIST;
+  // New files take the group of a setgid directory (inode_init_owner).
+  gid_t gid = (m_mode & S_ISGID) ? m_gid : caller.gid;
+  if (S_ISDIR(mode) && (m_mode & S_ISGID)) mode |= S_ISGID;
+  auto node = RefPtr<TmpNode>::adopt(new TmpNode(m_fs, mode, caller.uid, gid));
+  node->m_parent_ino = m_ino;
+  m_children.emplace(std::string(name), node);
+  m_mtime = m_ctime = now();
+  return node;
+}
+
+ErrorOr<RefPtr<Node>> TmpNode::create(const Caller& caller, std::string_view name, mode_t mode) {
+  UniqueFd memfd(::memfd_create("moat-tmpfs", MFD_CLOEXEC));
+  if (!memfd) return last_host_errno();
+  std::lock_guard lock(m_fs->lock);
+  auto node = TRY(make_child_locked(caller, name, S_IFREG | (mode & 07777)));
+  node->m_memfd = std::move(memfd);
+  return RefPtr<Node>(node);
+}
+
+ErrorOr<void> TmpNode::mkdir(const Caller& caller, std::string_view name, mode_t mode) {
+  std::lock_guard lock(m_fs->lock);
+  TRY(make_child_locked(caller, name, S_IFDIR | (mode & 07777)));
+  ++m_nlink;
+  return {};
+}
+
+ErrorOr<void> TmpNode::symlink(const Caller& caller, std::string_view name, std::string_view target) {
+  std::lock_guard lock(m_fs->lock);
+  auto node = TRY(make_child_locked(caller, name, S_IFLNK | 0777));
+  node->m_target = std::string(target);
+  return {};
+}
+
+ErrorOr<void> TmpNode::unlink(const Caller&, std::string_view name, UnlinkKind kind) {
+  if (!is_dir()) return Errno::NOTDIR;
+  std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
+  auto it = m_children.find(name);
+  if (it == m_children.end()) return Errno::NOENT;
+  TmpNode& child = *it->second;
+  if (kind == UnlinkKind::File && child.is_dir()) return Errno::ISDIR;
+  if (kind == UnlinkKind::Dir) {
+    if (!child.is_dir()) return Errno::NOTDIR;
+    if (!child.m_children.empty()) return Errno::NOTEMPTY;
+    child.m_dead = true;
+    child.m_nlink = 0;
+    --m_nlink;
+  } else {
+    --child.m_nlink;
+    child.m_ctime = now();
+  }
+  m_children.erase(it);
+  m_mtime = m_ctime = now();
+  return {};
+}
+
+// Mirrors vfs_rename(): the subtree check (EINVAL) is done by the caller,
+// which knows the ancestors of new_dir.
+ErrorOr<void> TmpNode::rename(const Caller&, std::string_view old_name, Node& new_dir_node, std::string_view new_name,
+                              unsigned flags) {
+  auto* new_dir = dynamic_cast<TmpNode*>(&new_dir_node);
+  if (!new_dir || new_dir->m_fs != m_fs) return Errno::XDEV;
+  if (!is_dir() || !new_dir->is_dir()) return Errno::NOTDIR;
+  if (new_name.size() > NAME_MAX) return Errno::NAMETOOLONG;
+  std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
+  auto old_it = m_children.find(old_name);
+  if (old_it == m_children.end()) return Errno::NOENT;
+  RefPtr<TmpNode> source = old_it->second;
+  auto new_it = new_dir->m_children.find(new_name);
+  RefPtr<TmpNode> target = new_it == new_dir->m_children.end() ? RefPtr<TmpNode>() : new_it->second;
+  if (new_dir->m_dead) return Errno::NOENT;
+  if ((flags & RENAME_EXCHANGE) && !target) return Errno::NOENT;
+  if ((flags & RENAME_NOREPLACE) && target) return Errno::EXIST;
+  if (target == source) return {};
+  auto stamp = now();
+  if (flags & RENAME_EXCHANGE) {
+    if (source->is_dir() != target->is_dir() && this != new_dir) {
+      if (source->is_dir()) --m_nlink, ++new_dir->m_nlink;
+      else ++m_nlink, --new_dir->m_nlink;
+    }
+    old_it->second = target;
+    new_it->second = source;
+    std::swap(source->m_parent_ino, target->m_parent_ino);
+    source->m_ctime = target->m_ctime = stamp;
+  } else {
+    if (target) {
+      if (source->is_dir() && !target->is_dir()) return Errno::NOTDIR;
+      if (!source->is_dir() && target->is_dir()) return Errno::ISDIR;
+      if (target->is_dir()) {
+        if (!target->m_children.empty()) return Errno::NOTEMPTY;
+        target->m_dead = true;
+        target->m_nlink = 0;
+        --new_dir->m_nlink;
+      } else {
+        --target->m_nlink;
+      }
+      target->m_ctime = stamp;
+    }
+    m_children.erase(old_it);
+    new_dir->m_children.insert_or_assign(std::string(new_name), source);
+    if (source->is_dir() && this != new_dir) --m_nlink, ++new_dir->m_nlink;
+    source->m_parent_ino = new_dir->m_ino;
+    source->m_ctime = stamp;
+  }
+  m_mtime = m_ctime = new_dir->m_mtime = new_dir->m_ctime = stamp;
+  return {};
+}
+
+ErrorOr<void> TmpNode::truncate(uint64_t size) {
+  if (is_dir()) return Errno::ISDIR;
+  if (!is_regular()) return Errno::INVAL;
+  if (m_fs->info.read_only) return Errno::ROFS;
+  if (::ftruncate(m_memfd.get(), static_cast<off_t>(size)) < 0) return last_host_errno();
+  touch_modified();
+  return {};
+}
+
+void TmpNode::touch_modified() {
+  std::lock_guard lock(m_fs->lock);
+  m_mtime = m_ctime = now();
+}
+
+Coro<ErrorOr<size_t>> TmpFile::read(std::span<std::byte> buf, int64_t offset) {
+  auto n = CO_TRY(pread_sync(buf, static_cast<uint64_t>(effective_offset(offset))));
+  advance(offset, n);
+  co_return n;
+}
+
+ErrorOr<size_t> TmpFile::pread_sync(std::span<std::byte> buf, uint64_t offset) {
+  if (offset > static_cast<uint64_t>(LLONG_MAX)) return Errno::INVAL;
+  ssize_t r = ::pread(m_node->memfd(), buf.data(), buf.size(), static_cast<off_t>(offset));
+  if (r < 0) return last_host_errno();
+  return static_cast<size_t>(r);
+}
+
+ErrorOr<size_t> TmpFile::pwrite_sync(std::span<const std::byte> buf, int64_t offset) {
+  int fd = m_node->memfd();
+  // O_APPEND writes at the end even for pwrite (a documented Linux bug, pwrite(2)).
+  bool append = flags() & O_APPEND;
+  int64_t off = append ? ::lseek(fd, 0, SEEK_END) : effective_offset(offset);
+  if (off < 0) return last_host_errno();
+  ssize_t r = ::pwrite(fd, buf.data(), buf.size(), off);
+  if (r < 0) return last_host_errno();
+  if (offset < 0) m_pos.store(off + r);
+  if (r > 0) m_node->touch_modified();
+  return static_cast<size_t>(r);
+}
+
+Coro<ErrorOr<size_t>> TmpFile::write(std::span<const std::byte> buf, int64_t offset) {
+  co_return pwrite_sync(buf, offset);
+}
+
+}  // namespace moat::fs

@@ -1,0 +1,86 @@
+#pragma once
+// tmpfs: an in-memory, writable directory tree. Regular files are each backed
+// by a memfd so the stub can mmap them (MAP_SHARED stays coherent).
+//
+// Locking: one mutex per tmpfs instance (TmpFs::lock) guards the tree shape
+// and all metadata; file data lives in the memfds and is read and written
+// with pread/pwrite outside the lock.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/unique_fd.h"
+#include "fs/file.h"
+#include "fs/node.h"
+
+namespace moat::fs {
+
+struct TmpFs {
+  FsInfo info;
+  std::mutex lock;
+  std::atomic<ino_t> next_ino{1};
+};
+
+class TmpNode final : public Node {
+ public:
+  // A fresh tmpfs; its root directory has the given mode (e.g. 01777 for /tmp).
+  static RefPtr<Node> create_root(dev_t dev, mode_t mode, const char* name = "tmpfs", bool read_only = false);
+
+  const FsInfo& fs_info() const override { return m_fs->info; }
+  ErrorOr<struct stat> stat() const override;
+  ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) override;
+  ErrorOr<std::string> readlink(const Caller&) const override;
+  ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
+  ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;
+  ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) override;
+  ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) override;
+  ErrorOr<void> unlink(const Caller&, std::string_view name, UnlinkKind kind) override;
+  ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
+                       unsigned flags) override;
+  ErrorOr<void> truncate(uint64_t size) override;
+
+  // Adds a symlink (symlink(2) itself is not wired yet; tests and devfs use it).
+  ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target);
+
+  int memfd() const { return m_memfd.get(); }
+  void touch_modified();
+
+ private:
+  TmpNode(std::shared_ptr<TmpFs> fs, mode_t mode, uid_t uid, gid_t gid);
+  ErrorOr<RefPtr<TmpNode>> make_child_locked(const Caller&, std::string_view name, mode_t mode);
+
+  std::shared_ptr<TmpFs> m_fs;
+  // Guarded by m_fs->lock.
+  ino_t m_ino;
+  mode_t m_mode;
+  uid_t m_uid;
+  gid_t m_gid;
+  nlink_t m_nlink = 1;
+  ino_t m_parent_ino = 0;
+  bool m_dead = false;  // a removed directory: no new entries
+  struct timespec m_atime {}, m_mtime {}, m_ctime {};
+  std::map<std::string, RefPtr<TmpNode>, std::less<>> m_children;
+  std::string m_target;  // symlinks
+  UniqueFd m_memfd;      // regular files; immutable after creation
+};
+
+class TmpFile final : public File {
+ public:
+  static RefPtr<File> create(const Location& loc, int flags, RefPtr<TmpNode> node) {
+    return RefPtr<File>::adopt(new TmpFile(loc, flags, std::move(node)));
+  }
+  Coro<ErrorOr<size_t>> read(std::span<std::byte> buf, int64_t offset) override;
+  Coro<ErrorOr<size_t>> write(std::span<const std::byte> buf, int64_t offset) override;
+  ErrorOr<size_t> pread_sync(std::span<std::byte> buf, uint64_t offset) override;
+  ErrorOr<size_t> pwrite_sync(std::span<const std::byte> buf, int64_t offset);
+  int mmap_fd() const override { return m_node->memfd(); }
+  ErrorOr<void> truncate(uint64_t size) override { return m_node->truncate(size); }
+
+ private:
+  TmpFile(Location loc, int flags, RefPtr<TmpNode> node) : File(std::move(loc), flags), m_node(std::move(node)) {}
+  RefPtr<TmpNode> m_node;
+};
+
+}  // namespace moat::fs

@@ -1,0 +1,46 @@
+#pragma once
+// Starting a program in a stub process: resolving the executable (#! scripts
+// included), checking it, then mapping it and its interpreter, building the
+// initial stack and entering it.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/ref_ptr.h"
+#include "sentry/io/coro.h"
+#include "sentry/loader/elf.h"
+
+namespace moat {
+
+namespace fs {
+class File;
+}
+class Process;
+class Thread;
+
+struct LoadedElf {
+  RefPtr<fs::File> file;
+  std::string path;
+  loader::ElfImage image;
+};
+
+struct ExecPlan {
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+  std::string execfn;  // the path as given (AT_EXECFN)
+  LoadedElf main;
+  std::optional<LoadedElf> interp;
+};
+
+// Everything that can fail before the stub process exists: lookup, access,
+// #! resolution and ELF validation. Errors are Linux execve's.
+ErrorOr<ExecPlan> prepare_exec(Process& process, const std::string& path, std::vector<std::string> argv,
+                               std::vector<std::string> envp);
+
+// Waits for thread 0 of a fresh stub process, maps the plan's images and
+// stack, and lets the thread run the guest's first instruction.
+Coro<ErrorOr<int64_t>> start_guest(Thread& thread, ExecPlan plan);
+
+}  // namespace moat

@@ -1,0 +1,40 @@
+#include "sentry/kernel/process.h"
+
+#include <sys/resource.h>
+
+#include "fs/fd_table.h"
+#include "fs/fs_context.h"
+#include "sentry/platform/stub_process.h"
+
+namespace moat {
+
+Process::Process(Sandbox& sandbox, pid_t pid) : m_sandbox(sandbox), m_pid(pid) {
+  // Limits start as the host's (what a process started by the user gets).
+  for (int r = 0; r < RLIM_NLIMITS; r++) getrlimit(static_cast<__rlimit_resource>(r), &rlimits[r]);
+}
+
+Process::~Process() = default;
+
+void Process::set_stub(std::unique_ptr<StubProcess> stub) {
+  m_stub = std::move(stub);
+  m_mem.set_pid(m_stub->host_pid());
+}
+
+Thread& Process::add_thread(uint32_t slot_index, pid_t tid) {
+  m_threads.push_back(std::make_unique<Thread>(*this, slot_index, tid));
+  return *m_threads.back();
+}
+
+Thread* Process::thread_by_slot(uint32_t slot_index) const {
+  for (auto& t : m_threads)
+    if (t->slot_index() == slot_index) return t.get();
+  return nullptr;
+}
+
+void Process::kill_with_signal(int sig) {
+  int expected = -1;
+  exit_status.compare_exchange_strong(expected, sig & 0x7f);
+  m_stub->kill(SIGKILL);
+}
+
+}  // namespace moat

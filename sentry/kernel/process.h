@@ -1,0 +1,137 @@
+#pragma once
+// A guest process (thread group) and its threads.
+//
+// Ownership: Sandbox owns Processes; a Process owns its Threads, its
+// AddressSpace and its StubProcess. The fd table and fs context are shared
+// pointers because clone(CLONE_FILES / CLONE_FS) will share them.
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <array>
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sentry/mm/address_space.h"
+#include "sentry/mm/user_memory.h"
+
+namespace moat {
+
+namespace fs {
+class FdTable;
+class FsContext;
+}  // namespace fs
+class Sandbox;
+class StubProcess;
+class Process;
+
+struct Credentials {
+  uid_t uid = 0, euid = 0, suid = 0;
+  gid_t gid = 0, egid = 0, sgid = 0;
+};
+
+// rt_sigaction state as recorded for the guest (delivery comes with the
+// signals issue).
+struct GuestSigaction {
+  uint64_t handler = 0;  // SIG_DFL = 0, SIG_IGN = 1
+  uint64_t flags = 0;
+  uint64_t restorer = 0;
+  uint64_t mask = 0;
+};
+
+class Thread {
+ public:
+  Thread(Process& process, uint32_t slot_index, pid_t tid)
+      : m_process(process), m_slot_index(slot_index), m_tid(tid) {}
+
+  Process& process() const { return m_process; }
+  uint32_t slot_index() const { return m_slot_index; }
+  pid_t tid() const { return m_tid; }
+
+  uint64_t clear_child_tid = 0;
+  uint64_t robust_list = 0;
+  uint64_t robust_list_len = 0;
+  uint64_t signal_mask = 0;
+  uint64_t rseq = 0;
+  uint64_t fs_base = 0;
+  uint64_t gs_base = 0;
+  std::string name;  // PR_SET_NAME
+
+  // The coroutine waiting for this thread's stub to report (HELLO or the
+  // result of a host operation), and what it reported.
+  std::coroutine_handle<> stub_waiter;
+  bool stub_reported = false;
+  int64_t stub_result = 0;
+
+ private:
+  Process& m_process;
+  uint32_t m_slot_index;
+  pid_t m_tid;
+};
+
+class Process {
+ public:
+  Process(Sandbox& sandbox, pid_t pid);
+  ~Process();
+
+  Sandbox& sandbox() const { return m_sandbox; }
+  pid_t pid() const { return m_pid; }
+  pid_t ppid() const { return m_ppid; }
+  void set_ppid(pid_t p) { m_ppid = p; }
+
+  StubProcess& stub() const { return *m_stub; }
+  void set_stub(std::unique_ptr<StubProcess> stub);
+  const UserMemory& mem() const { return m_mem; }
+  mm::AddressSpace& address_space() { return m_as; }
+
+  fs::FdTable& fds() const { return *m_fds; }
+  fs::FsContext& fs() const { return *m_fs; }
+  void set_fds(std::shared_ptr<fs::FdTable> t) { m_fds = std::move(t); }
+  void set_fs(std::shared_ptr<fs::FsContext> f) { m_fs = std::move(f); }
+
+  Thread& main_thread() const { return *m_threads.front(); }
+  Thread& add_thread(uint32_t slot_index, pid_t tid);
+  Thread* thread_by_slot(uint32_t slot_index) const;
+
+  Credentials creds;
+  std::array<GuestSigaction, 65> sigactions{};
+  std::array<rlimit, RLIM_NLIMITS> rlimits{};
+  std::string exe_path;  // guest path of the executable (/proc/self/exe)
+  // Guest addresses of the argument and environment strings (/proc/self/cmdline).
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  std::string comm;
+  uint64_t altstack_sp = 0, altstack_size = 0;
+  bool no_new_privs = false;
+  int dumpable = 1;
+  int pdeathsig = 0;
+
+  // How the process ended, as the sentry decided it (the host's wait status
+  // of a stub process can't tell: it is a pid namespace's init, which only
+  // SIGKILL ends from outside). A wait(2) status; -1 while running.
+  std::atomic<int> exit_status{-1};
+  // Ends the process as if killed by sig (default action).
+  void kill_with_signal(int sig);
+
+  // Worker-side state of the process's ring (owned by its worker thread).
+  class Worker* worker = nullptr;
+  bool doorbell_armed = false;
+
+ private:
+  Sandbox& m_sandbox;
+  pid_t m_pid;
+  pid_t m_ppid = 0;
+  std::unique_ptr<StubProcess> m_stub;
+  UserMemory m_mem;
+  mm::AddressSpace m_as;
+  std::shared_ptr<fs::FdTable> m_fds;
+  std::shared_ptr<fs::FsContext> m_fs;
+  std::vector<std::unique_ptr<Thread>> m_threads;
+};
+
+}  // namespace moat

@@ -1,0 +1,56 @@
+#pragma once
+// A sandbox: one sentry's worth of guest state. Lock order: Sandbox::m_lock,
+// then Process::m_lock.
+
+#include <sys/types.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace moat {
+
+namespace fs {
+class Vfs;
+}
+class Process;
+
+enum class StraceMode { Off, Full, Summary };
+
+struct SandboxConfig {
+  std::string root_dir = "/";
+  StraceMode strace = StraceMode::Off;
+  std::string hostname = "moat";
+  int strace_fd = 2;  // host fd for --strace output
+};
+
+class Sandbox {
+ public:
+  explicit Sandbox(SandboxConfig config);
+  ~Sandbox();
+
+  const SandboxConfig& config() const { return m_config; }
+  fs::Vfs& vfs() { return *m_vfs; }
+  void set_vfs(std::unique_ptr<fs::Vfs> vfs);
+
+  pid_t allocate_pid() { return m_next_pid.fetch_add(1); }
+
+  // Per-syscall counters: calls, errors, ENOSYS returns.
+  void count_syscall(uint64_t nr, int64_t result);
+  uint64_t enosys_count() const { return m_enosys.load(); }
+  std::array<std::atomic<uint64_t>, 512>& call_counts() { return m_calls; }
+
+ private:
+  SandboxConfig m_config;
+  std::unique_ptr<fs::Vfs> m_vfs;
+  std::atomic<pid_t> m_next_pid{1};
+  std::atomic<uint64_t> m_enosys{0};
+  std::array<std::atomic<uint64_t>, 512> m_calls{};
+  std::array<std::atomic<uint64_t>, 512> m_errors{};
+};
+
+}  // namespace moat

@@ -1,0 +1,56 @@
+#pragma once
+// A stub process: one host process per guest address space, holding guest
+// memory, the stub code and the shared region. Created by the sentry with no
+// capabilities, no_new_privs, an empty mount namespace and new pid, ipc and
+// uts namespaces; its only host fd is the control socket for fd passing.
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "stub/layout.h"
+
+namespace moat {
+
+class StubProcess {
+ public:
+  // Creates the process and starts its init code; its thread 0 then posts
+  // MOAT_REQ_HELLO on the ring. Must run on a thread that outlives the stub
+  // (PR_SET_PDEATHSIG follows the creating thread).
+  static ErrorOr<std::unique_ptr<StubProcess>> create();
+  ~StubProcess();
+
+  pid_t host_pid() const { return m_pid; }
+  int pidfd() const { return m_pidfd.get(); }
+  moat_header* header() const { return m_header; }
+  moat_slot* slot(uint32_t index) const {
+    return reinterpret_cast<moat_slot*>(reinterpret_cast<char*>(m_header) + MOAT_THREAD_REGION * (index + 1));
+  }
+  // The sentry-side address of a thread region (slot, then alternate stack).
+  char* region(uint32_t index) const { return reinterpret_cast<char*>(slot(index)); }
+
+  // Sends a host fd to the stub (received by MOAT_OP_MMAP_FD).
+  ErrorOr<void> send_fd(int fd);
+  // Kills the host process (SIGKILL); waiting is the owner's business.
+  void kill(int sig = SIGKILL);
+
+  // Spin budget for the stub side, in TSC cycles.
+  static uint64_t tsc_per_us();
+
+ private:
+  StubProcess() = default;
+  pid_t m_pid = -1;
+  UniqueFd m_pidfd;
+  UniqueFd m_memfd;
+  UniqueFd m_control;  // sentry end of the socketpair
+  moat_header* m_header = nullptr;
+};
+
+// Writes the reply of a slot and wakes its stub thread if it sleeps.
+void post_reply(moat_slot* slot, uint32_t reply_kind);
+
+}  // namespace moat

@@ -1,0 +1,106 @@
+#include "sentry/syscalls/dispatch.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "sentry/kernel/process.h"
+#include "sentry/kernel/sandbox.h"
+#include "sentry/platform/stub_process.h"
+#include "sentry/syscalls/context.h"
+#include "sentry/syscalls/strace.h"
+#include "sentry/syscalls/table.h"
+
+namespace moat {
+
+namespace {
+
+int64_t to_guest_result(const ErrorOr<int64_t>& r) {
+  if (!r.is_error()) return r.value();
+  switch (r.error()) {
+    case Errno::WouldBlock: return -EAGAIN;
+    case Errno::RestartSys: return -EINTR;
+    default: return -static_cast<int64_t>(to_int(r.error()));
+  }
+}
+
+void write_trace(Sandbox& sandbox, const std::string& line) {
+  ssize_t ignored = ::write(sandbox.config().strace_fd, line.data(), line.size());
+  (void)ignored;
+}
+
+void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
+  const SyscallEntry* entry = syscall_entry(nr);
+  if (entry && entry->sync) {
+    SyscallContext ctx{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
+    complete_syscall(ctx, entry->sync(ctx));
+    return;
+  }
+  if (entry && entry->async) {
+    // The context lives as long as the coroutine; the frame is on the heap anyway.
+    auto* ctx = new SyscallContext{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
+    spawn(entry->async(*ctx), [ctx](ErrorOr<int64_t> r) {
+      complete_syscall(*ctx, std::move(r));
+      delete ctx;
+    });
+    return;
+  }
+  SyscallContext ctx{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
+  complete_syscall(ctx, Errno::NOSYS);
+}
+
+}  // namespace
+
+void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
+  Process& process = ctx.process();
+  Sandbox& sandbox = process.sandbox();
+  int64_t value = to_guest_result(result);
+  sandbox.count_syscall(ctx.nr, value);
+  if (sandbox.config().strace == StraceMode::Full) {
+    std::string line = "[pid " + std::to_string(ctx.thread.tid()) + "] " + format_syscall_entry(ctx) +
+                       format_syscall_exit(ctx, value) + "\n";
+    write_trace(sandbox, line);
+  }
+  if (ctx.replied) return;
+  // EPIPE from a write raises SIGPIPE; until signal delivery lands, its
+  // default action (terminate) is carried out directly.
+  if (value == -EPIPE && process.sigactions[SIGPIPE].handler == 0) {
+    process.kill_with_signal(SIGPIPE);
+    return;
+  }
+  moat_slot* slot = process.stub().slot(ctx.thread.slot_index());
+  slot->result = value;
+  post_reply(slot, MOAT_REPLY_RESULT);
+}
+
+void handle_ring_entry(Process& process, uint32_t slot_index) {
+  // Everything in the slot is guest-writable: validate, and read each field once.
+  if (slot_index >= MOAT_MAX_THREADS) return;
+  Thread* t = process.thread_by_slot(slot_index);
+  if (!t) return;
+  moat_slot* slot = process.stub().slot(slot_index);
+  if (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != MOAT_SLOT_STUB_POSTED) return;
+  uint32_t kind = slot->request_kind;
+  if (kind == MOAT_REQ_SYSCALL) {
+    uint64_t nr = slot->nr;
+    uint64_t args[6];
+    for (int i = 0; i < 6; i++) args[i] = slot->args[i];
+    run_syscall(*t, nr, args);
+    return;
+  }
+  if (kind == MOAT_REQ_HELLO || kind == MOAT_REQ_OP_RESULT) {
+    t->stub_result = slot->op_result;
+    t->stub_reported = true;
+    if (auto waiter = t->stub_waiter) {
+      t->stub_waiter = {};
+      waiter.resume();
+    }
+    return;
+  }
+  // A forged request kind: the guest broke the protocol; end that process.
+  process.stub().kill(SIGKILL);
+}
+
+}  // namespace moat

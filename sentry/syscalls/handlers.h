@@ -1,0 +1,121 @@
+#pragma once
+// Every syscall handler of the table, one block per family file.
+// Sync handlers never block; async handlers are coroutines (see context.h).
+
+#include "sentry/syscalls/context.h"
+
+namespace moat {
+
+#define MOAT_SYNC(name) ErrorOr<int64_t> sys_##name(SyscallContext&)
+#define MOAT_ASYNC(name) Coro<ErrorOr<int64_t>> sys_##name(SyscallContext&)
+
+// mm.cpp: memory mappings (the stub performs the host mapping).
+MOAT_ASYNC(brk);
+MOAT_ASYNC(mmap);
+MOAT_ASYNC(munmap);
+MOAT_ASYNC(mprotect);
+MOAT_ASYNC(mremap);
+MOAT_ASYNC(madvise);
+
+// read_write.cpp
+MOAT_ASYNC(read);
+MOAT_ASYNC(write);
+MOAT_ASYNC(pread64);
+MOAT_ASYNC(pwrite64);
+MOAT_ASYNC(readv);
+MOAT_ASYNC(writev);
+MOAT_SYNC(lseek);
+
+// open.cpp: opening, closing, duplicating, pipes
+MOAT_SYNC(open);
+MOAT_SYNC(openat);
+MOAT_SYNC(creat);
+MOAT_SYNC(close);
+MOAT_SYNC(dup);
+MOAT_SYNC(dup2);
+MOAT_SYNC(dup3);
+MOAT_SYNC(fcntl);
+MOAT_SYNC(ioctl);
+MOAT_SYNC(pipe);
+MOAT_SYNC(pipe2);
+
+// stat.cpp: metadata and directories
+MOAT_SYNC(stat);
+MOAT_SYNC(fstat);
+MOAT_SYNC(lstat);
+MOAT_SYNC(newfstatat);
+MOAT_SYNC(statx);
+MOAT_SYNC(getdents64);
+MOAT_SYNC(readlink);
+MOAT_SYNC(readlinkat);
+MOAT_SYNC(access);
+MOAT_SYNC(faccessat);
+MOAT_SYNC(faccessat2);
+MOAT_SYNC(statfs);
+MOAT_SYNC(fstatfs);
+
+// fs_context.cpp: cwd and namespace-level operations
+MOAT_SYNC(getcwd);
+MOAT_SYNC(chdir);
+MOAT_SYNC(fchdir);
+MOAT_SYNC(umask);
+MOAT_SYNC(mkdir);
+MOAT_SYNC(mkdirat);
+MOAT_SYNC(unlink);
+MOAT_SYNC(unlinkat);
+MOAT_SYNC(rmdir);
+MOAT_SYNC(rename);
+MOAT_SYNC(renameat);
+MOAT_SYNC(renameat2);
+
+// identity.cpp: ids and system information
+MOAT_SYNC(getpid);
+MOAT_SYNC(gettid);
+MOAT_SYNC(getppid);
+MOAT_SYNC(getuid);
+MOAT_SYNC(geteuid);
+MOAT_SYNC(getgid);
+MOAT_SYNC(getegid);
+MOAT_SYNC(getresuid);
+MOAT_SYNC(getresgid);
+MOAT_SYNC(getgroups);
+MOAT_SYNC(getpgrp);
+MOAT_SYNC(getpgid);
+MOAT_SYNC(getsid);
+MOAT_SYNC(uname);
+MOAT_SYNC(sysinfo);
+MOAT_SYNC(getrandom);
+MOAT_SYNC(prlimit64);
+MOAT_SYNC(getrlimit);
+MOAT_SYNC(setrlimit);
+MOAT_SYNC(getrusage);
+MOAT_SYNC(sched_getaffinity);
+MOAT_SYNC(sched_yield);
+MOAT_SYNC(getcpu);
+
+// time.cpp
+MOAT_SYNC(clock_gettime);
+MOAT_SYNC(clock_getres);
+MOAT_SYNC(gettimeofday);
+MOAT_SYNC(time);
+MOAT_ASYNC(nanosleep);
+MOAT_ASYNC(clock_nanosleep);
+
+// process.cpp: process set-up, signals recorded, exit
+MOAT_ASYNC(arch_prctl);
+MOAT_SYNC(set_tid_address);
+MOAT_SYNC(set_robust_list);
+MOAT_SYNC(get_robust_list);
+MOAT_SYNC(rseq);
+MOAT_SYNC(rt_sigaction);
+MOAT_SYNC(rt_sigprocmask);
+MOAT_SYNC(sigaltstack);
+MOAT_SYNC(prctl);
+MOAT_SYNC(futex);
+MOAT_ASYNC(exit);
+MOAT_ASYNC(exit_group);
+
+#undef MOAT_SYNC
+#undef MOAT_ASYNC
+
+}  // namespace moat

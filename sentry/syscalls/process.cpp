@@ -1,0 +1,247 @@
+// Process set-up syscalls: TLS, tid address, robust lists, signal state
+// (recorded until delivery lands), prctl, exit.
+
+#include <asm/prctl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+
+#include "sentry/platform/stub_ops.h"
+#include "sentry/syscalls/handlers.h"
+
+namespace moat {
+
+namespace {
+
+constexpr uint64_t kUnblockable = (1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1));
+
+// The kernel's struct sigaction for rt_sigaction (x86-64).
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+
+struct KernelStack {
+  uint64_t sp;
+  int32_t flags;
+  int32_t pad;
+  uint64_t size;
+};
+
+}  // namespace
+
+// Implements Linux arch_prctl(2).
+Coro<ErrorOr<int64_t>> sys_arch_prctl(SyscallContext& ctx) {
+  int code = ctx.arg_int(0);
+  uint64_t addr = ctx.arg(1);
+  Thread& t = ctx.thread;
+  switch (code) {
+    case ARCH_SET_FS:
+    case ARCH_SET_GS: {
+      // fs and gs are not part of the signal frame: the stub thread sets its
+      // own base before returning to the guest.
+      if (addr >= 0x800000000000ULL) co_return Errno::PERM;
+      int64_t r = co_await stub_syscall(t, SYS_arch_prctl, static_cast<uint64_t>(code), addr);
+      if (r < 0) co_return static_cast<Errno>(-r);
+      (code == ARCH_SET_FS ? t.fs_base : t.gs_base) = addr;
+      co_return 0;
+    }
+    case ARCH_GET_FS:
+    case ARCH_GET_GS:
+      CO_TRY(ctx.mem().write_obj(UserPtr<uint64_t>(addr), code == ARCH_GET_FS ? t.fs_base : t.gs_base));
+      co_return 0;
+    case ARCH_GET_CPUID:
+      co_return 1;
+    default:
+      co_return Errno::INVAL;
+  }
+}
+
+// Implements Linux set_tid_address(2).
+ErrorOr<int64_t> sys_set_tid_address(SyscallContext& ctx) {
+  ctx.thread.clear_child_tid = ctx.arg(0);
+  return ctx.thread.tid();
+}
+
+// Implements Linux set_robust_list(2).
+ErrorOr<int64_t> sys_set_robust_list(SyscallContext& ctx) {
+  if (ctx.arg(1) != 24) return Errno::INVAL;  // sizeof(struct robust_list_head)
+  ctx.thread.robust_list = ctx.arg(0);
+  ctx.thread.robust_list_len = ctx.arg(1);
+  return 0;
+}
+
+// Implements Linux get_robust_list(2).
+ErrorOr<int64_t> sys_get_robust_list(SyscallContext& ctx) {
+  int pid = ctx.arg_int(0);
+  if (pid != 0 && pid != ctx.thread.tid()) return Errno::SRCH;
+  TRY(ctx.mem().write_obj(UserPtr<uint64_t>(ctx.arg(1)), ctx.thread.robust_list));
+  TRY(ctx.mem().write_obj(UserPtr<uint64_t>(ctx.arg(2)), uint64_t{24}));
+  return 0;
+}
+
+// Implements Linux rseq(2): not supported; glibc and others fall back.
+ErrorOr<int64_t> sys_rseq(SyscallContext&) { return Errno::NOSYS; }
+
+// Implements Linux rt_sigaction(2). Dispositions are recorded; delivery of
+// guest handlers comes with the signals work.
+ErrorOr<int64_t> sys_rt_sigaction(SyscallContext& ctx) {
+  int sig = ctx.arg_int(0);
+  uint64_t act = ctx.arg(1), oldact = ctx.arg(2);
+  if (ctx.arg(3) != 8) return Errno::INVAL;
+  if (sig < 1 || sig > 64) return Errno::INVAL;
+  Process& p = ctx.process();
+  KernelSigaction next{};
+  if (act) {
+    if (sig == SIGKILL || sig == SIGSTOP) return Errno::INVAL;
+    next = TRY(ctx.mem().read_obj(UserPtr<KernelSigaction>(act)));
+  }
+  GuestSigaction& cur = p.sigactions[sig];
+  if (oldact) {
+    KernelSigaction old{cur.handler, cur.flags, cur.restorer, cur.mask};
+    TRY(ctx.mem().write_obj(UserPtr<KernelSigaction>(oldact), old));
+  }
+  if (act) cur = GuestSigaction{next.handler, next.flags, next.restorer, next.mask & ~kUnblockable};
+  return 0;
+}
+
+// Implements Linux rt_sigprocmask(2).
+ErrorOr<int64_t> sys_rt_sigprocmask(SyscallContext& ctx) {
+  int how = ctx.arg_int(0);
+  uint64_t set = ctx.arg(1), oldset = ctx.arg(2);
+  if (ctx.arg(3) != 8) return Errno::INVAL;
+  Thread& t = ctx.thread;
+  uint64_t next = t.signal_mask;
+  if (set) {
+    uint64_t v = TRY(ctx.mem().read_obj(UserPtr<uint64_t>(set)));
+    switch (how) {
+      case SIG_BLOCK: next |= v; break;
+      case SIG_UNBLOCK: next &= ~v; break;
+      case SIG_SETMASK: next = v; break;
+      default: return Errno::INVAL;
+    }
+  }
+  if (oldset) TRY(ctx.mem().write_obj(UserPtr<uint64_t>(oldset), t.signal_mask));
+  t.signal_mask = next & ~kUnblockable;
+  return 0;
+}
+
+// Implements Linux sigaltstack(2) (recorded).
+ErrorOr<int64_t> sys_sigaltstack(SyscallContext& ctx) {
+  uint64_t ss = ctx.arg(0), old = ctx.arg(1);
+  Process& p = ctx.process();
+  if (old) {
+    KernelStack cur{p.altstack_sp, p.altstack_sp ? 0 : SS_DISABLE, 0, p.altstack_size};
+    TRY(ctx.mem().write_obj(UserPtr<KernelStack>(old), cur));
+  }
+  if (ss) {
+    KernelStack next = TRY(ctx.mem().read_obj(UserPtr<KernelStack>(ss)));
+    if (next.flags & ~(SS_DISABLE | SS_AUTODISARM)) return Errno::INVAL;
+    if (next.flags & SS_DISABLE) {
+      p.altstack_sp = 0;
+      p.altstack_size = 0;
+    } else {
+      if (next.size < MINSIGSTKSZ) return Errno::NOMEM;
+      p.altstack_sp = next.sp;
+      p.altstack_size = next.size;
+    }
+  }
+  return 0;
+}
+
+// Implements Linux prctl(2) for the options a single process needs.
+ErrorOr<int64_t> sys_prctl(SyscallContext& ctx) {
+  int option = ctx.arg_int(0);
+  Thread& t = ctx.thread;
+  switch (option) {
+    case PR_SET_NAME: {
+      char name[16] = {};
+      size_t got = ctx.mem().read_partial(ctx.arg(1), name, sizeof(name) - 1);
+      if (got == 0) return Errno::FAULT;
+      t.name.assign(name, strnlen(name, sizeof(name) - 1));
+      return 0;
+    }
+    case PR_GET_NAME: {
+      char name[16] = {};
+      memcpy(name, t.name.data(), std::min<size_t>(t.name.size(), 15));
+      TRY(ctx.mem().write(ctx.arg(1), name, sizeof(name)));
+      return 0;
+    }
+    case PR_SET_NO_NEW_PRIVS:
+      if (ctx.arg(1) != 1 || ctx.arg(2) || ctx.arg(3) || ctx.arg(4)) return Errno::INVAL;
+      ctx.process().no_new_privs = true;
+      return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      return ctx.process().no_new_privs ? 1 : 0;
+    case PR_GET_DUMPABLE:
+      return ctx.process().dumpable;
+    case PR_SET_DUMPABLE:
+      if (ctx.arg(1) > 1) return Errno::INVAL;
+      ctx.process().dumpable = static_cast<int>(ctx.arg(1));
+      return 0;
+    case PR_SET_PDEATHSIG:
+      if (ctx.arg(1) > 64) return Errno::INVAL;
+      ctx.process().pdeathsig = static_cast<int>(ctx.arg(1));
+      return 0;
+    case PR_GET_PDEATHSIG:
+      TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), ctx.process().pdeathsig));
+      return 0;
+    case PR_CAPBSET_READ:
+      if (ctx.arg(1) > 63) return Errno::INVAL;
+      return ctx.process().creds.euid == 0 ? 1 : 0;
+    case PR_GET_SECUREBITS:
+      return 0;
+    case PR_GET_TIMERSLACK:
+      return 50000;
+    default:
+      return Errno::INVAL;
+  }
+}
+
+// Implements Linux futex(2) for a single-threaded process: nothing else can
+// wake a waiter, so FUTEX_WAKE finds no one and a wait either fails the value
+// check or would sleep forever (ENOSYS until threads land).
+ErrorOr<int64_t> sys_futex(SyscallContext& ctx) {
+  int op = ctx.arg_int(1) & FUTEX_CMD_MASK;
+  switch (op) {
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+      return 0;
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET: {
+      uint32_t v = TRY(ctx.mem().read_obj(UserPtr<uint32_t>(ctx.arg(0))));
+      if (v != static_cast<uint32_t>(ctx.arg(2))) return Errno::AGAIN;
+      return Errno::NOSYS;
+    }
+    default:
+      return Errno::NOSYS;
+  }
+}
+
+// Implements Linux exit_group(2): the stub ends the host process with the
+// status; the sentry learns it from the host's wait.
+Coro<ErrorOr<int64_t>> sys_exit_group(SyscallContext& ctx) {
+  moat_slot* slot = ctx.process().stub().slot(ctx.thread.slot_index());
+  int code = static_cast<int>(ctx.arg(0) & 0xff);
+  int expected = -1;
+  ctx.process().exit_status.compare_exchange_strong(expected, code << 8);
+  slot->op_args[0] = static_cast<uint64_t>(code);
+  ctx.replied = true;
+  post_reply(slot, MOAT_REPLY_EXIT);
+  co_return 0;
+}
+
+// Implements Linux exit(2). With one thread per process (for now), ending the
+// thread ends the process.
+Coro<ErrorOr<int64_t>> sys_exit(SyscallContext& ctx) { return sys_exit_group(ctx); }
+
+}  // namespace moat

@@ -1,0 +1,524 @@
+// The x86-64 syscall table. Numbers and names follow the kernel's
+// arch/x86/entry/syscalls/syscall_64.tbl (Linux 6.17); argument counts follow
+// the kernel's SYSCALL_DEFINEn. Support levels and notes are data: the
+// coverage document is generated from them (see syscall_coverage_markdown).
+
+#include "sentry/syscalls/table.h"
+
+#include <array>
+#include <cstdio>
+#include <initializer_list>
+
+#include "sentry/syscalls/handlers.h"
+
+namespace moat {
+namespace {
+
+constexpr const char* kNotImplemented = "not implemented";
+constexpr const char* kSignalsRecorded = "recorded; delivery comes with the signals issue";
+constexpr const char* kNoXattrs = "no extended attributes are reported";
+
+// Builds one entry. Without a handler an entry is Unimplemented (ENOSYS).
+struct Def {
+  SyscallEntry e;
+
+  constexpr Def(uint16_t nr, const char* name, std::initializer_list<ArgKind> args)
+      : e{nr, name, nullptr, nullptr, Support::Unimplemented, kNotImplemented,
+          static_cast<uint8_t>(args.size()), {}, RetKind::Int, Errno::NOSYS} {
+    int i = 0;
+    for (ArgKind k : args) e.args[i++] = k;
+  }
+  constexpr Def sync(SyncHandler h) const {
+    Def d = *this;
+    d.e.sync = h;
+    d.e.support = Support::Full;
+    d.e.note = nullptr;
+    return d;
+  }
+  constexpr Def async(AsyncHandler h) const {
+    Def d = *this;
+    d.e.async = h;
+    d.e.support = Support::Full;
+    d.e.note = nullptr;
+    return d;
+  }
+  constexpr Def partial(const char* note) const {
+    Def d = *this;
+    d.e.support = Support::Partial;
+    d.e.note = note;
+    return d;
+  }
+  // An unimplemented call that answers err instead of ENOSYS, by design.
+  constexpr Def fails(Errno err, const char* why) const {
+    Def d = *this;
+    d.e.unimplemented_errno = err;
+    d.e.note = why;
+    return d;
+  }
+  constexpr Def hex() const {
+    Def d = *this;
+    d.e.ret = RetKind::Hex;
+    return d;
+  }
+  constexpr Def noreturn() const {
+    Def d = *this;
+    d.e.ret = RetKind::NoReturn;
+    return d;
+  }
+  constexpr operator SyscallEntry() const { return e; }
+};
+
+using enum ArgKind;
+
+constexpr SyscallEntry kTable[] = {
+    Def(0, "read", {Fd, OutBuf, Size}).async(sys_read),
+    Def(1, "write", {Fd, InBuf, Size}).async(sys_write),
+    Def(2, "open", {Path, OpenFlags, Mode}).sync(sys_open),
+    Def(3, "close", {Fd}).sync(sys_close),
+    Def(4, "stat", {Path, StatPtr}).sync(sys_stat),
+    Def(5, "fstat", {Fd, StatPtr}).sync(sys_fstat),
+    Def(6, "lstat", {Path, StatPtr}).sync(sys_lstat),
+    Def(7, "poll", {Ptr, UInt, Int}),
+    Def(8, "lseek", {Fd, Offset, Whence}).sync(sys_lseek),
+    Def(9, "mmap", {Ptr, Size, Prot, MapFlags, Fd, Hex}).async(sys_mmap).hex(),
+    Def(10, "mprotect", {Ptr, Size, Prot}).async(sys_mprotect),
+    Def(11, "munmap", {Ptr, Size}).async(sys_munmap),
+    Def(12, "brk", {Ptr}).async(sys_brk).hex(),
+    Def(13, "rt_sigaction", {Signal, Ptr, Ptr, Size}).sync(sys_rt_sigaction).partial(kSignalsRecorded),
+    Def(14, "rt_sigprocmask", {SigHow, Ptr, Ptr, Size}).sync(sys_rt_sigprocmask).partial(kSignalsRecorded),
+    Def(15, "rt_sigreturn", {}).noreturn(),
+    Def(16, "ioctl", {Fd, IoctlCmd, Hex}).sync(sys_ioctl),
+    Def(17, "pread64", {Fd, OutBuf, Size, Offset}).async(sys_pread64),
+    Def(18, "pwrite64", {Fd, InBuf, Size, Offset}).async(sys_pwrite64),
+    Def(19, "readv", {Fd, Ptr, Int}).async(sys_readv),
+    Def(20, "writev", {Fd, Ptr, Int}).async(sys_writev),
+    Def(21, "access", {Path, AccessMode}).sync(sys_access),
+    Def(22, "pipe", {Ptr}).sync(sys_pipe),
+    Def(23, "select", {Int, Ptr, Ptr, Ptr, Ptr}),
+    Def(24, "sched_yield", {}).sync(sys_sched_yield),
+    Def(25, "mremap", {Ptr, Size, Size, Hex, Ptr}).async(sys_mremap).hex(),
+    Def(26, "msync", {Ptr, Size, Hex}),
+    Def(27, "mincore", {Ptr, Size, Ptr}),
+    Def(28, "madvise", {Ptr, Size, Int}).async(sys_madvise),
+    Def(29, "shmget", {Hex, Size, Hex}),
+    Def(30, "shmat", {Int, Ptr, Hex}).hex(),
+    Def(31, "shmctl", {Int, Int, Ptr}),
+    Def(32, "dup", {Fd}).sync(sys_dup),
+    Def(33, "dup2", {Fd, Fd}).sync(sys_dup2),
+    Def(34, "pause", {}),
+    Def(35, "nanosleep", {Timespec, Ptr}).async(sys_nanosleep).partial("not interrupted by signals yet"),
+    Def(36, "getitimer", {Int, Ptr}),
+    Def(37, "alarm", {UInt}),
+    Def(38, "setitimer", {Int, Ptr, Ptr}),
+    Def(39, "getpid", {}).sync(sys_getpid),
+    Def(40, "sendfile", {Fd, Fd, Ptr, Size}),
+    Def(41, "socket", {Int, Int, Int}),
+    Def(42, "connect", {Fd, Ptr, Int}),
+    Def(43, "accept", {Fd, Ptr, Ptr}),
+    Def(44, "sendto", {Fd, InBuf, Size, Hex, Ptr, Int}),
+    Def(45, "recvfrom", {Fd, OutBuf, Size, Hex, Ptr, Ptr}),
+    Def(46, "sendmsg", {Fd, Ptr, Hex}),
+    Def(47, "recvmsg", {Fd, Ptr, Hex}),
+    Def(48, "shutdown", {Fd, Int}),
+    Def(49, "bind", {Fd, Ptr, Int}),
+    Def(50, "listen", {Fd, Int}),
+    Def(51, "getsockname", {Fd, Ptr, Ptr}),
+    Def(52, "getpeername", {Fd, Ptr, Ptr}),
+    Def(53, "socketpair", {Int, Int, Int, Ptr}),
+    Def(54, "setsockopt", {Fd, Int, Int, Ptr, Int}),
+    Def(55, "getsockopt", {Fd, Int, Int, Ptr, Ptr}),
+    Def(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}),
+    Def(57, "fork", {}),
+    Def(58, "vfork", {}),
+    Def(59, "execve", {Path, StrArray, Ptr}),
+    Def(60, "exit", {Int}).async(sys_exit).noreturn(),
+    Def(61, "wait4", {Pid, Ptr, Hex, Ptr}),
+    Def(62, "kill", {Pid, Signal}),
+    Def(63, "uname", {Ptr}).sync(sys_uname),
+    Def(64, "semget", {Hex, Int, Hex}),
+    Def(65, "semop", {Int, Ptr, Size}),
+    Def(66, "semctl", {Int, Int, Int, Hex}),
+    Def(67, "shmdt", {Ptr}),
+    Def(68, "msgget", {Hex, Hex}),
+    Def(69, "msgsnd", {Int, Ptr, Size, Hex}),
+    Def(70, "msgrcv", {Int, Ptr, Size, Long, Hex}),
+    Def(71, "msgctl", {Int, Int, Ptr}),
+    Def(72, "fcntl", {Fd, FcntlCmd, Hex}).sync(sys_fcntl),
+    Def(73, "flock", {Fd, Int}),
+    Def(74, "fsync", {Fd}),
+    Def(75, "fdatasync", {Fd}),
+    Def(76, "truncate", {Path, Offset}),
+    Def(77, "ftruncate", {Fd, Offset}),
+    Def(78, "getdents", {Fd, Ptr, UInt}),
+    Def(79, "getcwd", {OutString, Size}).sync(sys_getcwd),
+    Def(80, "chdir", {Path}).sync(sys_chdir),
+    Def(81, "fchdir", {Fd}).sync(sys_fchdir),
+    Def(82, "rename", {Path, Path}).sync(sys_rename),
+    Def(83, "mkdir", {Path, Mode}).sync(sys_mkdir),
+    Def(84, "rmdir", {Path}).sync(sys_rmdir),
+    Def(85, "creat", {Path, Mode}).sync(sys_creat),
+    Def(86, "link", {Path, Path}),
+    Def(87, "unlink", {Path}).sync(sys_unlink),
+    Def(88, "symlink", {Path, Path}),
+    Def(89, "readlink", {Path, OutString, Size}).sync(sys_readlink),
+    Def(90, "chmod", {Path, Mode}),
+    Def(91, "fchmod", {Fd, Mode}),
+    Def(92, "chown", {Path, Int, Int}),
+    Def(93, "fchown", {Fd, Int, Int}),
+    Def(94, "lchown", {Path, Int, Int}),
+    Def(95, "umask", {Mode}).sync(sys_umask),
+    Def(96, "gettimeofday", {Ptr, Ptr}).sync(sys_gettimeofday),
+    Def(97, "getrlimit", {Resource, Ptr}).sync(sys_getrlimit).partial("limits are recorded; each subsystem enforces its own"),
+    Def(98, "getrusage", {Int, Ptr}).sync(sys_getrusage).partial("only ru_maxrss is reported (the sentry's)"),
+    Def(99, "sysinfo", {Ptr}).sync(sys_sysinfo),
+    Def(100, "times", {Ptr}),
+    Def(101, "ptrace", {Int, Pid, Ptr, Ptr}),
+    Def(102, "getuid", {}).sync(sys_getuid),
+    Def(103, "syslog", {Int, Ptr, Int}),
+    Def(104, "getgid", {}).sync(sys_getgid),
+    Def(105, "setuid", {Int}),
+    Def(106, "setgid", {Int}),
+    Def(107, "geteuid", {}).sync(sys_geteuid),
+    Def(108, "getegid", {}).sync(sys_getegid),
+    Def(109, "setpgid", {Pid, Pid}),
+    Def(110, "getppid", {}).sync(sys_getppid),
+    Def(111, "getpgrp", {}).sync(sys_getpgrp),
+    Def(112, "setsid", {}),
+    Def(113, "setreuid", {Int, Int}),
+    Def(114, "setregid", {Int, Int}),
+    Def(115, "getgroups", {Int, Ptr}).sync(sys_getgroups),
+    Def(116, "setgroups", {Int, Ptr}),
+    Def(117, "setresuid", {Int, Int, Int}),
+    Def(118, "getresuid", {Ptr, Ptr, Ptr}).sync(sys_getresuid),
+    Def(119, "setresgid", {Int, Int, Int}),
+    Def(120, "getresgid", {Ptr, Ptr, Ptr}).sync(sys_getresgid),
+    Def(121, "getpgid", {Pid}).sync(sys_getpgid).partial("one process group: the first process's"),
+    Def(122, "setfsuid", {Int}),
+    Def(123, "setfsgid", {Int}),
+    Def(124, "getsid", {Pid}).sync(sys_getsid).partial("one session: the first process's"),
+    Def(125, "capget", {Ptr, Ptr}),
+    Def(126, "capset", {Ptr, Ptr}),
+    Def(127, "rt_sigpending", {Ptr, Size}),
+    Def(128, "rt_sigtimedwait", {Ptr, Ptr, Ptr, Size}),
+    Def(129, "rt_sigqueueinfo", {Pid, Signal, Ptr}),
+    Def(130, "rt_sigsuspend", {Ptr, Size}),
+    Def(131, "sigaltstack", {Ptr, Ptr}).sync(sys_sigaltstack).partial(kSignalsRecorded),
+    Def(132, "utime", {Path, Ptr}),
+    Def(133, "mknod", {Path, Mode, Hex}),
+    Def(134, "uselib", {Path}),
+    Def(135, "personality", {Hex}),
+    Def(136, "ustat", {Hex, Ptr}),
+    Def(137, "statfs", {Path, Ptr}).sync(sys_statfs),
+    Def(138, "fstatfs", {Fd, Ptr}).sync(sys_fstatfs),
+    Def(139, "sysfs", {Int, Hex, Hex}),
+    Def(140, "getpriority", {Int, Int}),
+    Def(141, "setpriority", {Int, Int, Int}),
+    Def(142, "sched_setparam", {Pid, Ptr}),
+    Def(143, "sched_getparam", {Pid, Ptr}),
+    Def(144, "sched_setscheduler", {Pid, Int, Ptr}),
+    Def(145, "sched_getscheduler", {Pid}),
+    Def(146, "sched_get_priority_max", {Int}),
+    Def(147, "sched_get_priority_min", {Int}),
+    Def(148, "sched_rr_get_interval", {Pid, Ptr}),
+    Def(149, "mlock", {Ptr, Size}),
+    Def(150, "munlock", {Ptr, Size}),
+    Def(151, "mlockall", {Hex}),
+    Def(152, "munlockall", {}),
+    Def(153, "vhangup", {}),
+    Def(154, "modify_ldt", {Int, Ptr, Size}),
+    Def(155, "pivot_root", {Path, Path}),
+    Def(156, "_sysctl", {Ptr}),
+    Def(157, "prctl", {Int, Hex, Hex, Hex, Hex}).sync(sys_prctl),
+    Def(158, "arch_prctl", {ArchPrctl, Hex}).async(sys_arch_prctl),
+    Def(159, "adjtimex", {Ptr}),
+    Def(160, "setrlimit", {Resource, Ptr}).sync(sys_setrlimit).partial("limits are recorded; each subsystem enforces its own"),
+    Def(161, "chroot", {Path}),
+    Def(162, "sync", {}),
+    Def(163, "acct", {Path}),
+    Def(164, "settimeofday", {Ptr, Ptr}),
+    Def(165, "mount", {String, Path, String, Hex, Ptr}),
+    Def(166, "umount2", {Path, Hex}),
+    Def(167, "swapon", {Path, Hex}),
+    Def(168, "swapoff", {Path}),
+    Def(169, "reboot", {Hex, Hex, Hex, Ptr}),
+    Def(170, "sethostname", {InBuf, Size}),
+    Def(171, "setdomainname", {InBuf, Size}),
+    Def(172, "iopl", {Int}),
+    Def(173, "ioperm", {Hex, Hex, Int}),
+    Def(174, "create_module", {String, Size}),
+    Def(175, "init_module", {Ptr, Size, String}),
+    Def(176, "delete_module", {String, Hex}),
+    Def(177, "get_kernel_syms", {Ptr}),
+    Def(178, "query_module", {String, Int, Ptr, Size, Ptr}),
+    Def(179, "quotactl", {Hex, Path, Int, Ptr}),
+    Def(180, "nfsservctl", {Int, Ptr, Ptr}),
+    Def(181, "getpmsg", {Hex, Hex, Hex, Hex, Hex}),
+    Def(182, "putpmsg", {Hex, Hex, Hex, Hex, Hex}),
+    Def(183, "afs_syscall", {Hex, Hex, Hex, Hex, Hex}),
+    Def(184, "tuxcall", {Hex, Hex, Hex}),
+    Def(185, "security", {Hex, Hex, Hex}),
+    Def(186, "gettid", {}).sync(sys_gettid),
+    Def(187, "readahead", {Fd, Offset, Size}),
+    Def(188, "setxattr", {Path, String, InBuf, Size, Hex}),
+    Def(189, "lsetxattr", {Path, String, InBuf, Size, Hex}),
+    Def(190, "fsetxattr", {Fd, String, InBuf, Size, Hex}),
+    Def(191, "getxattr", {Path, String, OutBuf, Size}),
+    Def(192, "lgetxattr", {Path, String, OutBuf, Size}),
+    Def(193, "fgetxattr", {Fd, String, OutBuf, Size}),
+    Def(194, "listxattr", {Path, OutBuf, Size}),
+    Def(195, "llistxattr", {Path, OutBuf, Size}),
+    Def(196, "flistxattr", {Fd, OutBuf, Size}),
+    Def(197, "removexattr", {Path, String}),
+    Def(198, "lremovexattr", {Path, String}),
+    Def(199, "fremovexattr", {Fd, String}),
+    Def(200, "tkill", {Pid, Signal}),
+    Def(201, "time", {Ptr}).sync(sys_time),
+    Def(202, "futex", {Ptr, FutexOp, Int, Ptr, Ptr, Int}).sync(sys_futex).partial("single-threaded guests only"),
+    Def(203, "sched_setaffinity", {Pid, Size, Ptr}),
+    Def(204, "sched_getaffinity", {Pid, Size, Ptr}).sync(sys_sched_getaffinity),
+    Def(205, "set_thread_area", {Ptr}),
+    Def(206, "io_setup", {UInt, Ptr}),
+    Def(207, "io_destroy", {Hex}),
+    Def(208, "io_getevents", {Hex, Long, Long, Ptr, Ptr}),
+    Def(209, "io_submit", {Hex, Long, Ptr}),
+    Def(210, "io_cancel", {Hex, Ptr, Ptr}),
+    Def(211, "get_thread_area", {Ptr}),
+    Def(212, "lookup_dcookie", {Hex, Ptr, Size}),
+    Def(213, "epoll_create", {Int}),
+    Def(214, "epoll_ctl_old", {Hex, Hex, Hex, Hex}),
+    Def(215, "epoll_wait_old", {Hex, Hex, Hex, Hex}),
+    Def(216, "remap_file_pages", {Ptr, Size, Prot, Size, MapFlags}),
+    Def(217, "getdents64", {Fd, Ptr, UInt}).sync(sys_getdents64),
+    Def(218, "set_tid_address", {Ptr}).sync(sys_set_tid_address),
+    Def(219, "restart_syscall", {}),
+    Def(220, "semtimedop", {Int, Ptr, Size, Ptr}),
+    Def(221, "fadvise64", {Fd, Offset, Size, Int}),
+    Def(222, "timer_create", {ClockId, Ptr, Ptr}),
+    Def(223, "timer_settime", {Int, Hex, Ptr, Ptr}),
+    Def(224, "timer_gettime", {Int, Ptr}),
+    Def(225, "timer_getoverrun", {Int}),
+    Def(226, "timer_delete", {Int}),
+    Def(227, "clock_settime", {ClockId, Timespec}),
+    Def(228, "clock_gettime", {ClockId, Ptr}).sync(sys_clock_gettime).partial("CPU-time clocks report the sentry thread's time"),
+    Def(229, "clock_getres", {ClockId, Ptr}).sync(sys_clock_getres),
+    Def(230, "clock_nanosleep", {ClockId, Hex, Timespec, Ptr}).async(sys_clock_nanosleep).partial("not interrupted by signals yet; CPU-time clocks unsupported"),
+    Def(231, "exit_group", {Int}).async(sys_exit_group).noreturn(),
+    Def(232, "epoll_wait", {Fd, Ptr, Int, Int}),
+    Def(233, "epoll_ctl", {Fd, Int, Fd, Ptr}),
+    Def(234, "tgkill", {Pid, Pid, Signal}),
+    Def(235, "utimes", {Path, Ptr}),
+    Def(236, "vserver", {Hex, Hex, Hex, Hex, Hex}),
+    Def(237, "mbind", {Ptr, Size, Int, Ptr, UInt, Hex}),
+    Def(238, "set_mempolicy", {Int, Ptr, UInt}),
+    Def(239, "get_mempolicy", {Ptr, Ptr, UInt, Ptr, Hex}),
+    Def(240, "mq_open", {String, OpenFlags, Mode, Ptr}),
+    Def(241, "mq_unlink", {String}),
+    Def(242, "mq_timedsend", {Fd, InBuf, Size, UInt, Ptr}),
+    Def(243, "mq_timedreceive", {Fd, OutBuf, Size, Ptr, Ptr}),
+    Def(244, "mq_notify", {Fd, Ptr}),
+    Def(245, "mq_getsetattr", {Fd, Ptr, Ptr}),
+    Def(246, "kexec_load", {Hex, UInt, Ptr, Hex}),
+    Def(247, "waitid", {Int, Pid, Ptr, Hex, Ptr}),
+    Def(248, "add_key", {String, String, InBuf, Size, Int}),
+    Def(249, "request_key", {String, String, String, Int}),
+    Def(250, "keyctl", {Int, Hex, Hex, Hex, Hex}),
+    Def(251, "ioprio_set", {Int, Int, Int}),
+    Def(252, "ioprio_get", {Int, Int}),
+    Def(253, "inotify_init", {}),
+    Def(254, "inotify_add_watch", {Fd, Path, Hex}),
+    Def(255, "inotify_rm_watch", {Fd, Int}),
+    Def(256, "migrate_pages", {Pid, UInt, Ptr, Ptr}),
+    Def(257, "openat", {DirFd, Path, OpenFlags, Mode}).sync(sys_openat),
+    Def(258, "mkdirat", {DirFd, Path, Mode}).sync(sys_mkdirat),
+    Def(259, "mknodat", {DirFd, Path, Mode, Hex}),
+    Def(260, "fchownat", {DirFd, Path, Int, Int, AtFlags}),
+    Def(261, "futimesat", {DirFd, Path, Ptr}),
+    Def(262, "newfstatat", {DirFd, Path, StatPtr, AtFlags}).sync(sys_newfstatat),
+    Def(263, "unlinkat", {DirFd, Path, AtFlags}).sync(sys_unlinkat),
+    Def(264, "renameat", {DirFd, Path, DirFd, Path}).sync(sys_renameat),
+    Def(265, "linkat", {DirFd, Path, DirFd, Path, AtFlags}),
+    Def(266, "symlinkat", {Path, DirFd, Path}),
+    Def(267, "readlinkat", {DirFd, Path, OutString, Size}).sync(sys_readlinkat),
+    Def(268, "fchmodat", {DirFd, Path, Mode}),
+    Def(269, "faccessat", {DirFd, Path, AccessMode}).sync(sys_faccessat),
+    Def(270, "pselect6", {Int, Ptr, Ptr, Ptr, Ptr, Ptr}),
+    Def(271, "ppoll", {Ptr, UInt, Ptr, Ptr, Size}),
+    Def(272, "unshare", {CloneFlags}),
+    Def(273, "set_robust_list", {Ptr, Size}).sync(sys_set_robust_list).partial("recorded"),
+    Def(274, "get_robust_list", {Pid, Ptr, Ptr}).sync(sys_get_robust_list),
+    Def(275, "splice", {Fd, Ptr, Fd, Ptr, Size, Hex}),
+    Def(276, "tee", {Fd, Fd, Size, Hex}),
+    Def(277, "sync_file_range", {Fd, Offset, Offset, Hex}),
+    Def(278, "vmsplice", {Fd, Ptr, Size, Hex}),
+    Def(279, "move_pages", {Pid, Size, Ptr, Ptr, Ptr, Hex}),
+    Def(280, "utimensat", {DirFd, Path, Ptr, AtFlags}),
+    Def(281, "epoll_pwait", {Fd, Ptr, Int, Int, Ptr, Size}),
+    Def(282, "signalfd", {Fd, Ptr, Size}),
+    Def(283, "timerfd_create", {ClockId, Hex}),
+    Def(284, "eventfd", {UInt}),
+    Def(285, "fallocate", {Fd, Hex, Offset, Offset}),
+    Def(286, "timerfd_settime", {Fd, Hex, Ptr, Ptr}),
+    Def(287, "timerfd_gettime", {Fd, Ptr}),
+    Def(288, "accept4", {Fd, Ptr, Ptr, Hex}),
+    Def(289, "signalfd4", {Fd, Ptr, Size, Hex}),
+    Def(290, "eventfd2", {UInt, Hex}),
+    Def(291, "epoll_create1", {Hex}),
+    Def(292, "dup3", {Fd, Fd, OpenFlags}).sync(sys_dup3),
+    Def(293, "pipe2", {Ptr, OpenFlags}).sync(sys_pipe2),
+    Def(294, "inotify_init1", {Hex}),
+    Def(295, "preadv", {Fd, Ptr, Int, Offset, Offset}),
+    Def(296, "pwritev", {Fd, Ptr, Int, Offset, Offset}),
+    Def(297, "rt_tgsigqueueinfo", {Pid, Pid, Signal, Ptr}),
+    Def(298, "perf_event_open", {Ptr, Pid, Int, Fd, Hex}),
+    Def(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}),
+    Def(300, "fanotify_init", {Hex, Hex}),
+    Def(301, "fanotify_mark", {Fd, Hex, Hex, DirFd, Path}),
+    Def(302, "prlimit64", {Pid, Resource, Ptr, Ptr}).sync(sys_prlimit64).partial("limits are recorded; each subsystem enforces its own"),
+    Def(303, "name_to_handle_at", {DirFd, Path, Ptr, Ptr, AtFlags}),
+    Def(304, "open_by_handle_at", {Fd, Ptr, OpenFlags}),
+    Def(305, "clock_adjtime", {ClockId, Ptr}),
+    Def(306, "syncfs", {Fd}),
+    Def(307, "sendmmsg", {Fd, Ptr, UInt, Hex}),
+    Def(308, "setns", {Fd, CloneFlags}),
+    Def(309, "getcpu", {Ptr, Ptr, Ptr}).sync(sys_getcpu),
+    Def(310, "process_vm_readv", {Pid, Ptr, Size, Ptr, Size, Hex}),
+    Def(311, "process_vm_writev", {Pid, Ptr, Size, Ptr, Size, Hex}),
+    Def(312, "kcmp", {Pid, Pid, Int, Hex, Hex}),
+    Def(313, "finit_module", {Fd, String, Hex}),
+    Def(314, "sched_setattr", {Pid, Ptr, Hex}),
+    Def(315, "sched_getattr", {Pid, Ptr, UInt, Hex}),
+    Def(316, "renameat2", {DirFd, Path, DirFd, Path, Hex}).sync(sys_renameat2),
+    Def(317, "seccomp", {UInt, Hex, Ptr}),
+    Def(318, "getrandom", {OutBuf, Size, Hex}).sync(sys_getrandom),
+    Def(319, "memfd_create", {String, Hex}),
+    Def(320, "kexec_file_load", {Fd, Fd, Size, String, Hex}),
+    Def(321, "bpf", {Int, Ptr, UInt}),
+    Def(322, "execveat", {DirFd, Path, StrArray, Ptr, AtFlags}),
+    Def(323, "userfaultfd", {Hex}),
+    Def(324, "membarrier", {Int, Hex, Int}),
+    Def(325, "mlock2", {Ptr, Size, Hex}),
+    Def(326, "copy_file_range", {Fd, Ptr, Fd, Ptr, Size, Hex}),
+    Def(327, "preadv2", {Fd, Ptr, Int, Offset, Offset, Hex}),
+    Def(328, "pwritev2", {Fd, Ptr, Int, Offset, Offset, Hex}),
+    Def(329, "pkey_mprotect", {Ptr, Size, Prot, Int}),
+    Def(330, "pkey_alloc", {Hex, Hex}),
+    Def(331, "pkey_free", {Int}),
+    Def(332, "statx", {DirFd, Path, AtFlags, Hex, Ptr}).sync(sys_statx),
+    Def(333, "io_pgetevents", {Hex, Long, Long, Ptr, Ptr, Ptr}),
+    Def(334, "rseq", {Ptr, UInt, Hex, Hex}).sync(sys_rseq).partial("returns ENOSYS: glibc falls back"),
+    // 335..423 are unassigned on x86-64 (they are used by other architectures).
+    Def(424, "pidfd_send_signal", {Fd, Signal, Ptr, Hex}),
+    Def(425, "io_uring_setup", {UInt, Ptr}),
+    Def(426, "io_uring_enter", {Fd, UInt, UInt, Hex, Ptr, Size}),
+    Def(427, "io_uring_register", {Fd, UInt, Ptr, UInt}),
+    Def(428, "open_tree", {DirFd, Path, Hex}),
+    Def(429, "move_mount", {DirFd, Path, DirFd, Path, Hex}),
+    Def(430, "fsopen", {String, Hex}),
+    Def(431, "fsconfig", {Fd, UInt, String, Ptr, Int}),
+    Def(432, "fsmount", {Fd, Hex, Hex}),
+    Def(433, "fspick", {DirFd, Path, Hex}),
+    Def(434, "pidfd_open", {Pid, Hex}),
+    Def(435, "clone3", {Ptr, Size}),
+    Def(436, "close_range", {UInt, UInt, Hex}),
+    Def(437, "openat2", {DirFd, Path, Ptr, Size}),
+    Def(438, "pidfd_getfd", {Fd, Fd, Hex}),
+    Def(439, "faccessat2", {DirFd, Path, AccessMode, AtFlags}).sync(sys_faccessat2),
+    Def(440, "process_madvise", {Fd, Ptr, Size, Int, Hex}),
+    Def(441, "epoll_pwait2", {Fd, Ptr, Int, Ptr, Ptr, Size}),
+    Def(442, "mount_setattr", {DirFd, Path, AtFlags, Ptr, Size}),
+    Def(443, "quotactl_fd", {Fd, Hex, Int, Ptr}),
+    Def(444, "landlock_create_ruleset", {Ptr, Size, Hex}),
+    Def(445, "landlock_add_rule", {Fd, Int, Ptr, Hex}),
+    Def(446, "landlock_restrict_self", {Fd, Hex}),
+    Def(447, "memfd_secret", {Hex}),
+    Def(448, "process_mrelease", {Fd, Hex}),
+    Def(449, "futex_waitv", {Ptr, UInt, Hex, Ptr, ClockId}),
+    Def(450, "set_mempolicy_home_node", {Ptr, Size, UInt, Hex}),
+    Def(451, "cachestat", {Fd, Ptr, Ptr, Hex}),
+    Def(452, "fchmodat2", {DirFd, Path, Mode, AtFlags}),
+    Def(453, "map_shadow_stack", {Ptr, Size, Hex}).hex(),
+    Def(454, "futex_wake", {Ptr, Hex, Int, Hex}),
+    Def(455, "futex_wait", {Ptr, Hex, Hex, Hex, Ptr, ClockId}),
+    Def(456, "futex_requeue", {Ptr, Hex, Int, Int}),
+    Def(457, "statmount", {Ptr, Ptr, Size, Hex}),
+    Def(458, "listmount", {Ptr, Ptr, Size, Hex}),
+    Def(459, "lsm_get_self_attr", {UInt, Ptr, Ptr, Hex}),
+    Def(460, "lsm_set_self_attr", {UInt, Ptr, UInt, Hex}),
+    Def(461, "lsm_list_modules", {Ptr, Ptr, Hex}),
+    Def(462, "mseal", {Ptr, Size, Hex}),
+};
+
+constexpr bool table_is_sorted() {
+  for (size_t i = 1; i < std::size(kTable); ++i)
+    if (kTable[i].nr <= kTable[i - 1].nr) return false;
+  return kTable[std::size(kTable) - 1].nr < kSyscallTableSize;
+}
+static_assert(table_is_sorted(), "syscall table entries must be in increasing order");
+
+// nr -> index into kTable, or -1 for an unassigned number.
+constexpr std::array<int16_t, kSyscallTableSize> kIndex = [] {
+  std::array<int16_t, kSyscallTableSize> index{};
+  for (auto& i : index) i = -1;
+  for (size_t i = 0; i < std::size(kTable); ++i) index[kTable[i].nr] = static_cast<int16_t>(i);
+  return index;
+}();
+
+const char* support_name(Support s) {
+  switch (s) {
+    case Support::Full: return "full";
+    case Support::Partial: return "partial";
+    case Support::Unimplemented: return "unimplemented";
+  }
+  return "?";
+}
+
+}  // namespace
+
+const SyscallEntry* syscall_entry(uint64_t nr) {
+  if (nr >= kSyscallTableSize || kIndex[nr] < 0) return nullptr;
+  return &kTable[kIndex[nr]];
+}
+
+std::span<const SyscallEntry> syscall_table() { return kTable; }
+
+const char* syscall_name(uint64_t nr) {
+  const SyscallEntry* e = syscall_entry(nr);
+  return e ? e->name : nullptr;
+}
+
+std::string syscall_coverage_markdown() {
+  size_t full = 0, partial = 0, unimplemented = 0;
+  for (const SyscallEntry& e : kTable) {
+    switch (e.support) {
+      case Support::Full: ++full; break;
+      case Support::Partial: ++partial; break;
+      case Support::Unimplemented: ++unimplemented; break;
+    }
+  }
+  std::string out;
+  out += "# Syscall coverage\n\n";
+  out += "Generated from sentry/syscalls/table.cpp by gen_docs; do not edit by hand.\n\n";
+  char line[256];
+  snprintf(line, sizeof line,
+           "%zu x86-64 syscalls: %zu full, %zu partial, %zu unimplemented.\n\n",
+           std::size(kTable), full, partial, unimplemented);
+  out += line;
+  out += "| nr | name | support | note |\n";
+  out += "|---:|------|---------|------|\n";
+  for (const SyscallEntry& e : kTable) {
+    std::string note = e.note ? e.note : "";
+    if (e.support == Support::Unimplemented && e.unimplemented_errno != Errno::NOSYS) {
+      note = std::string("returns ") + errno_name(e.unimplemented_errno) + (note.empty() ? "" : ": ") + note;
+    }
+    // A '|' inside a note would split the Markdown cell.
+    for (char& c : note)
+      if (c == '|') c = '/';
+    out += "| " + std::to_string(e.nr) + " | " + e.name + " | " + support_name(e.support) + " | " + note + " |\n";
+  }
+  snprintf(line, sizeof line, "\nTotals: %zu full, %zu partial, %zu unimplemented (%zu entries).\n", full, partial,
+           unimplemented, std::size(kTable));
+  out += line;
+  return out;
+}
+
+}  // namespace moat

@@ -1,0 +1,267 @@
+/* The stub: freestanding code copied into every stub process at
+ * MOAT_STUB_BASE. No libc, no data, no relocations (scripts/check-stub-object
+ * enforces it): every function lives in section moat_stub and reaches shared
+ * state only through the fixed addresses of stub/layout.h.
+ *
+ * A guest syscall raises SIGSYS (the seccomp filter traps every syscall made
+ * outside this code). The handler copies the syscall into the thread's slot,
+ * posts it on the ring and waits, spinning for a bounded budget and then on a
+ * futex, for the sentry's reply. The reply either finishes the syscall or asks
+ * the stub to run a host operation in this address space first (mmap, munmap,
+ * arch_prctl ...), which only this code range may do.
+ */
+#include "stub/layout.h"
+
+#define STUB __attribute__((section("moat_stub"), used))
+#define STUB_INLINE static inline __attribute__((always_inline))
+
+#define NR_close 3
+#define NR_mmap 9
+#define NR_munmap 11
+#define NR_rt_sigaction 13
+#define NR_rt_sigprocmask 14
+#define NR_rt_sigreturn 15
+#define NR_sched_yield 24
+#define NR_recvmsg 47
+#define NR_exit 60
+#define NR_sigaltstack 131
+#define NR_arch_prctl 158
+#define NR_futex 202
+#define NR_exit_group 231
+#define NR_seccomp 317
+
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define SIGSYS 31
+#define SA_SIGINFO 4
+#define SA_ONSTACK 0x08000000
+#define SA_RESTORER 0x04000000
+#define ARCH_SET_FS 0x1002
+#define SECCOMP_SET_MODE_FILTER 1
+#define MSG_CMSG_CLOEXEC 0x40000000
+
+/* Offsets into the kernel's siginfo and ucontext (x86-64). */
+#define SIGINFO_SYSCALL 24
+#define UCONTEXT_GREGS 40
+#define REG_R8 0
+#define REG_R9 1
+#define REG_R10 2
+#define REG_RDI 8
+#define REG_RSI 9
+#define REG_RDX 12
+#define REG_RAX 13
+
+STUB_INLINE long sys6(long n, long a, long b, long c, long d, long e, long f) {
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+STUB_INLINE uint64_t rdtsc(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return ((uint64_t)hi << 32) | lo;
+}
+
+STUB_INLINE void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
+
+STUB_INLINE struct moat_header* header(void) { return (struct moat_header*)MOAT_SHARED_BASE; }
+
+/* Receives one fd sent by the sentry with SCM_RIGHTS on the control socket. */
+STUB static long recv_fd(int sock) {
+  struct {
+    uint64_t len;
+    int32_t level, type;
+    int32_t fd;
+    int32_t pad;
+  } cmsg;
+  char byte;
+  struct {
+    void* base;
+    uint64_t len;
+  } iov = {&byte, 1};
+  struct {
+    void* name;
+    uint32_t namelen;
+    void* iov;
+    uint64_t iovlen;
+    void* control;
+    uint64_t controllen;
+    int32_t flags;
+  } msg = {0, 0, &iov, 1, &cmsg, sizeof(cmsg), 0};
+  cmsg.fd = -1;
+  long r = sys6(NR_recvmsg, sock, (long)&msg, MSG_CMSG_CLOEXEC, 0, 0, 0);
+  if (r < 0) return r;
+  if (cmsg.level != 1 /* SOL_SOCKET */ || cmsg.type != 1 /* SCM_RIGHTS */ || cmsg.fd < 0) return -9; /* EBADF */
+  return cmsg.fd;
+}
+
+STUB static long run_op(struct moat_slot* slot) {
+  uint64_t* a = slot->op_args;
+  if (slot->op == MOAT_OP_SYSCALL)
+    return sys6((long)slot->op_nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+  if (slot->op == MOAT_OP_MMAP_FD) {
+    long fd = recv_fd(header()->control_fd);
+    if (fd < 0) return fd;
+    long r = sys6(NR_mmap, (long)a[0], (long)a[1], (long)a[2], (long)a[3], fd, (long)a[5]);
+    sys6(NR_close, fd, 0, 0, 0, 0, 0);
+    return r;
+  }
+  return -22; /* EINVAL */
+}
+
+/* Posts the slot's request: the slot goes to the sentry, its index goes on the
+ * ring, and a sleeping consumer gets a doorbell. */
+STUB static void post(struct moat_slot* slot) {
+  struct moat_ring* ring = &header()->ring;
+  uint32_t index = (uint32_t)(((uint64_t)slot - MOAT_SHARED_BASE) / MOAT_THREAD_REGION - 1);
+  __atomic_store_n(&slot->state, MOAT_SLOT_STUB_POSTED, __ATOMIC_RELEASE);
+  uint32_t pos = __atomic_fetch_add(&ring->tail, 1, __ATOMIC_ACQ_REL);
+  __atomic_store_n(&ring->entries[pos % MOAT_RING_SIZE], index + 1, __ATOMIC_RELEASE);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&ring->consumer_sleeping, __ATOMIC_RELAXED)) {
+    __atomic_fetch_add(&ring->doorbell, 1, __ATOMIC_RELEASE);
+    sys6(NR_futex, (long)&ring->doorbell, FUTEX_WAKE, 1, 0, 0, 0);
+  }
+}
+
+/* Waits for the sentry's reply: spin within the budget, then sleep. */
+STUB static void wait_reply(struct moat_slot* slot) {
+  uint64_t budget = header()->stub_spin_cycles;
+  uint64_t start = rdtsc();
+  while (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != MOAT_SLOT_SENTRY_POSTED) {
+    if (rdtsc() - start > budget) {
+      __atomic_store_n(&slot->stub_sleeping, 1, __ATOMIC_RELAXED);
+      __atomic_thread_fence(__ATOMIC_SEQ_CST);
+      while (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != MOAT_SLOT_SENTRY_POSTED) {
+        slot->futex_sleeps++;
+        sys6(NR_futex, (long)&slot->state, FUTEX_WAIT, MOAT_SLOT_STUB_POSTED, 0, 0, 0);
+      }
+      __atomic_store_n(&slot->stub_sleeping, 0, __ATOMIC_RELAXED);
+      return;
+    }
+    cpu_relax();
+  }
+}
+
+/* Enters guest code with a fresh register state, as execve leaves it. */
+STUB __attribute__((noreturn)) static void enter_guest(uint64_t rip, uint64_t rsp) {
+  sys6(NR_arch_prctl, ARCH_SET_FS, 0, 0, 0, 0, 0);
+  __asm__ volatile(
+      "mov %0, %%rsp\n\t"
+      "mov %1, %%r11\n\t"
+      "xor %%eax, %%eax\n\txor %%ebx, %%ebx\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
+      "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%ebp, %%ebp\n\t"
+      "xor %%r8d, %%r8d\n\txor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\t"
+      "xor %%r12d, %%r12d\n\txor %%r13d, %%r13d\n\txor %%r14d, %%r14d\n\txor %%r15d, %%r15d\n\t"
+      "push $0x202\n\tpopfq\n\t"
+      "jmp *%%r11\n\t" ::"r"(rsp),
+      "r"(rip)
+      : "memory");
+  __builtin_unreachable();
+}
+
+/* Posts the slot's request and serves the sentry's replies until the sentry
+ * finishes it. Returns the syscall result. */
+STUB static long call_sentry(struct moat_slot* slot) {
+  for (;;) {
+    post(slot);
+    wait_reply(slot);
+    uint32_t kind = slot->reply_kind;
+    if (kind == MOAT_REPLY_RESULT) {
+      slot->state = MOAT_SLOT_IDLE;
+      return slot->result;
+    }
+    if (kind == MOAT_REPLY_OP) {
+      slot->op_result = run_op(slot);
+      slot->request_kind = MOAT_REQ_OP_RESULT;
+      continue;
+    }
+    if (kind == MOAT_REPLY_RUN) {
+      slot->state = MOAT_SLOT_IDLE;
+      enter_guest(slot->op_args[0], slot->op_args[1]);
+    }
+    /* MOAT_REPLY_EXIT, or anything unknown: end the whole process. */
+    sys6(NR_exit_group, kind == MOAT_REPLY_EXIT ? (long)slot->op_args[0] : 127, 0, 0, 0, 0, 0);
+  }
+}
+
+/* SIGSYS handler: runs on the thread's alternate stack inside its thread
+ * region, so the slot sits at the region's base. */
+STUB void moat_stub_sigsys(int sig __attribute__((unused)), void* info, void* ucontext) {
+  uint64_t here = (uint64_t)__builtin_frame_address(0);
+  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
+  uint64_t* gregs = (uint64_t*)((char*)ucontext + UCONTEXT_GREGS);
+  slot->nr = (uint64_t)(uint32_t) * (int32_t*)((char*)info + SIGINFO_SYSCALL);
+  slot->args[0] = gregs[REG_RDI];
+  slot->args[1] = gregs[REG_RSI];
+  slot->args[2] = gregs[REG_RDX];
+  slot->args[3] = gregs[REG_R10];
+  slot->args[4] = gregs[REG_R8];
+  slot->args[5] = gregs[REG_R9];
+  slot->ucontext_off = (uint64_t)((char*)ucontext - (char*)slot);
+  slot->request_kind = MOAT_REQ_SYSCALL;
+  slot->syscalls++;
+  gregs[REG_RAX] = (uint64_t)call_sentry(slot);
+}
+
+/* Entered from the freshly cloned stub process, on thread 0's alternate
+ * stack, once the shared region and this code are mapped. Leaves nothing of
+ * the sentry's image in the address space, installs the SIGSYS handler and
+ * the filter, then takes instructions from the sentry until it says run. */
+STUB __attribute__((noreturn)) void moat_stub_init(void) {
+  struct moat_header* h = header();
+  for (uint32_t i = 0; i < h->unmap_count && i < MOAT_MAX_UNMAP; i++)
+    sys6(NR_munmap, (long)h->unmap[i].start, (long)h->unmap[i].len, 0, 0, 0, 0);
+
+  uint64_t empty = 0;
+  sys6(NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&empty, 0, 8, 0, 0);
+
+  uint64_t region = moat_thread_region(0);
+  struct {
+    uint64_t sp;
+    int32_t flags;
+    int32_t pad;
+    uint64_t size;
+  } ss = {region + 4096, 0, 0, MOAT_THREAD_REGION - 4096};
+  sys6(NR_sigaltstack, (long)&ss, 0, 0, 0, 0, 0);
+
+  struct {
+    uint64_t handler;
+    uint64_t flags;
+    uint64_t restorer;
+    uint64_t mask;
+  } sa = {h->sigsys_handler, SA_SIGINFO | SA_ONSTACK | SA_RESTORER, h->sigreturn_restorer, ~0ULL};
+  if (sys6(NR_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0) < 0) sys6(NR_exit_group, 125, 0, 0, 0, 0, 0);
+
+  struct {
+    uint16_t len;
+    uint16_t pad[3];
+    void* filter;
+  } prog = {(uint16_t)h->filter_len, {0, 0, 0}, h->filter};
+  if (sys6(NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog, 0, 0, 0) < 0)
+    sys6(NR_exit_group, 125, 0, 0, 0, 0, 0);
+
+  struct moat_slot* slot = (struct moat_slot*)region;
+  slot->request_kind = MOAT_REQ_HELLO;
+  call_sentry(slot);
+  sys6(NR_exit_group, 127, 0, 0, 0, 0, 0);
+  __builtin_unreachable();
+}
+
+/* The signal return trampoline (sa_restorer) for the SIGSYS handler. */
+__asm__(
+    ".pushsection moat_stub,\"ax\",@progbits\n"
+    ".globl moat_stub_restorer\n"
+    ".type moat_stub_restorer,@function\n"
+    "moat_stub_restorer:\n"
+    "  mov $15, %eax\n"
+    "  syscall\n"
+    "  ud2\n"
+    ".popsection\n");
