@@ -83,10 +83,19 @@ inline ErrorOr<long> host_result(long r) {
     _moat_try.release_value();                      \
   })
 
-// Coroutines cannot `return` from a statement expression; CO_TRY uses co_return.
-#define CO_TRY(expr)                                   \
-  ({                                                   \
-    auto _moat_try = (expr);                           \
-    if (_moat_try.is_error()) co_return _moat_try.error(); \
-    _moat_try.release_value();                         \
-  })
+// Coroutines cannot `return` from a statement expression, and GCC 12 cannot
+// compile co_return inside one either, so the coroutine forms are statements:
+//   CO_TRY(expr);                 propagate an error, drop the value
+//   CO_TRY_ASSIGN(auto x, expr);  propagate an error, else bind the value
+#define MOAT_CONCAT_(a, b) a##b
+#define MOAT_CONCAT(a, b) MOAT_CONCAT_(a, b)
+#define CO_TRY(expr)                                          \
+  do {                                                        \
+    auto _moat_co_try = (expr);                               \
+    if (_moat_co_try.is_error()) co_return _moat_co_try.error(); \
+  } while (0)
+#define CO_TRY_ASSIGN(lhs, expr)                                              \
+  auto MOAT_CONCAT(_moat_co_try_, __LINE__) = (expr);                         \
+  if (MOAT_CONCAT(_moat_co_try_, __LINE__).is_error())                        \
+    co_return MOAT_CONCAT(_moat_co_try_, __LINE__).error();                   \
+  lhs = MOAT_CONCAT(_moat_co_try_, __LINE__).release_value()

@@ -101,7 +101,7 @@ ErrorOr<int64_t> DirFile::lseek(int64_t offset, int whence) {
 }
 
 Coro<ErrorOr<size_t>> BufferFile::read(std::span<std::byte> buf, int64_t offset) {
-  auto n = CO_TRY(pread_sync(buf, static_cast<uint64_t>(effective_offset(offset))));
+  CO_TRY_ASSIGN(auto n, pread_sync(buf, static_cast<uint64_t>(effective_offset(offset))));
   advance(offset, n);
   co_return n;
 }

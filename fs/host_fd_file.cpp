@@ -47,6 +47,7 @@ ErrorOr<RefPtr<File>> HostFdFile::create(UniqueFd fd, int flags, Kind kind) {
   std::string name = name_for(st, fd.get());
   Location loc;
   loc.entries.push_back(PathEntry{name, make_ref<AnonNode>(st.st_mode)});
+  loc.anonymous = true;
   return RefPtr<File>::adopt(new HostFdFile(std::move(loc), flags, std::move(fd), kind, std::move(name), stream));
 }
 

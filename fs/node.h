@@ -59,6 +59,8 @@ struct PathEntry {
 // above the root: there is nothing above entries[0].
 struct Location {
   std::vector<PathEntry> entries;
+  // An anonymous file's location (pipe, stdio): one entry, not under the root.
+  bool anonymous = false;
 
   bool empty() const { return entries.empty(); }
   Node& node() const { return *entries.back().node; }

@@ -212,7 +212,7 @@ void TmpNode::touch_modified() {
 }
 
 Coro<ErrorOr<size_t>> TmpFile::read(std::span<std::byte> buf, int64_t offset) {
-  auto n = CO_TRY(pread_sync(buf, static_cast<uint64_t>(effective_offset(offset))));
+  CO_TRY_ASSIGN(auto n, pread_sync(buf, static_cast<uint64_t>(effective_offset(offset))));
   advance(offset, n);
   co_return n;
 }

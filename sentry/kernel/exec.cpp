@@ -139,7 +139,7 @@ void record_reserved(mm::AddressSpace& as) {
 Coro<ErrorOr<void>> map_image(Thread& t, const LoadedElf& elf) {
   Process& p = t.process();
   mm::AddressSpace& as = p.address_space();
-  struct stat st = CO_TRY(elf.file->stat());
+  CO_TRY_ASSIGN(struct stat st, elf.file->stat());
   for (const loader::ElfSegment& seg : elf.image.segments) {
     bool zero_tail = seg.zero_from < seg.map_end_file;
     if (seg.map_end_file > seg.map_start) {
@@ -199,11 +199,12 @@ Coro<ErrorOr<int64_t>> start_guest(Thread& t, ExecPlan plan) {
   if (plan.interp) {
     // The interpreter goes where mmap would put it, aligned as it asks.
     uint64_t align = std::max<uint64_t>(plan.interp->image.max_align, mm::kPageSize);
-    uint64_t at = CO_TRY(as.find_free(plan.interp->image.span + align));
+    CO_TRY_ASSIGN(uint64_t at, as.find_free(plan.interp->image.span + align));
     at = (at + align - 1) & ~(align - 1);
-    uint64_t size = static_cast<uint64_t>(CO_TRY(plan.interp->file->stat()).st_size);
-    LoadedElf interp =
-        CO_TRY(load_image(plan.interp->file, plan.interp->path, size, loader::ElfRole::Interpreter, at));
+    CO_TRY_ASSIGN(struct stat ist, plan.interp->file->stat());
+    uint64_t size = static_cast<uint64_t>(ist.st_size);
+    CO_TRY_ASSIGN(LoadedElf interp,
+                  load_image(plan.interp->file, plan.interp->path, size, loader::ElfRole::Interpreter, at));
     CO_TRY(co_await map_image(t, interp));
     entry = interp.image.entry;
     base = interp.image.bias;
@@ -214,7 +215,10 @@ Coro<ErrorOr<int64_t>> start_guest(Thread& t, ExecPlan plan) {
   uint64_t stack_size = std::min<uint64_t>(p.rlimits[RLIMIT_STACK].rlim_cur, 64ULL << 20);
   stack_size = std::max<uint64_t>(mm::page_up(stack_size), 128 * 1024);
   uint64_t top = kStackTop - random_pages(1 << 16);
-  if (as.overlaps(top - stack_size, top)) top = CO_TRY(as.find_free(stack_size)) + stack_size;
+  if (as.overlaps(top - stack_size, top)) {
+    CO_TRY_ASSIGN(uint64_t low, as.find_free(stack_size));
+    top = low + stack_size;
+  }
   int64_t r = co_await stub_syscall(t, SYS_mmap, top - stack_size, stack_size, PROT_READ | PROT_WRITE,
                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_STACK, static_cast<uint64_t>(-1), 0);
   if (r < 0) co_return static_cast<Errno>(-r);
@@ -249,7 +253,8 @@ Coro<ErrorOr<int64_t>> start_guest(Thread& t, ExecPlan plan) {
   };
   std::array<uint8_t, 16> random{};
   if (getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size())) co_return Errno::IO;
-  loader::StackImage stack = CO_TRY(loader::build_initial_stack(top, plan.argv, plan.envp, auxv, plan.execfn, random));
+  CO_TRY_ASSIGN(loader::StackImage stack,
+                loader::build_initial_stack(top, plan.argv, plan.envp, auxv, plan.execfn, random));
   if (stack.start < top - stack_size) co_return Errno::TooBig;
   CO_TRY(p.mem().write(stack.start, stack.bytes.data(), stack.bytes.size()));
   p.arg_start = stack.arg_start;

@@ -20,8 +20,11 @@ using mm::kPageSize;
 using mm::page_down;
 using mm::page_up;
 
-// Everything the guest loads stays below the stub's reserved range.
+// The addresses an ELF file names (p_vaddr, unbiased) stay below the stub's
+// reserved range. A placed ET_DYN object (an interpreter near the mmap base)
+// may sit above it, up to the top of the user range, but never overlaps it.
 constexpr uint64_t kLoadLimit = MOAT_RESERVED_BASE;
+constexpr uint64_t kReservedEnd = MOAT_RESERVED_END;
 constexpr uint64_t kMaxSpan = 64ULL << 30;
 // fs/binfmt_elf.c load_elf_phdrs: at most 64 KiB of program headers.
 constexpr size_t kMaxPhdrBytes = 64 * 1024;
@@ -172,7 +175,8 @@ ErrorOr<ElfImage> load_elf(ElfSource& src, uint64_t pie_base, ElfRole role) {
 
   if (image.is_dyn) {
     if (pie_base % kPageSize != 0) return Errno::INVAL;
-    if (pie_base > kLoadLimit || kLoadLimit - pie_base < image.span) return Errno::NOMEM;
+    if (pie_base > mm::kUserTop || mm::kUserTop - pie_base < image.span) return Errno::NOMEM;
+    if (pie_base < kReservedEnd && pie_base + image.span > kLoadLimit) return Errno::NOMEM;
     image.bias = pie_base - lowest;  // modular: pie_base + (vaddr - lowest)
   } else {
     // An ET_EXEC's addresses are fixed; below vm.mmap_min_addr mmap fails with EPERM.
@@ -181,7 +185,8 @@ ErrorOr<ElfImage> load_elf(ElfSource& src, uint64_t pie_base, ElfRole role) {
   }
 
   image.entry = eh.e_entry + image.bias;
-  if (image.entry >= kLoadLimit) return err.bad_addr;
+  if (image.entry >= mm::kUserTop || (image.entry >= kLoadLimit && image.entry < kReservedEnd))
+    return err.bad_addr;
 
   if (pt_phdr) {
     image.phdr = *pt_phdr + image.bias;

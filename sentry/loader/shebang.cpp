@@ -61,6 +61,9 @@ ErrorOr<std::optional<Shebang>> parse_shebang(std::span<const std::byte> first_b
   };
   Shebang sb;
   sb.interp = c_string(i_name, i_sep ? i_sep : i_end);
+  // A name that starts with NUL ("#!" alone in a short file) gets past the
+  // kernel's checks and then fails to open: execve reports ENOENT.
+  if (sb.interp.empty()) return Errno::NOENT;
   if (i_arg) sb.arg = c_string(i_arg, i_end);
   return std::optional<Shebang>{std::move(sb)};
 }

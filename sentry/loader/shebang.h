@@ -22,7 +22,8 @@ struct Shebang {
 // first_bytes: the start of the file (at most kShebangBufSize bytes are used;
 // fewer mean the file is that short). nullopt when the file does not start
 // with "#!" (not a script: try the next format); ENOEXEC when it does but
-// names no interpreter, or the interpreter path may be truncated.
+// names no interpreter, or the interpreter path may be truncated; ENOENT for
+// an empty name cut by a NUL ("#!" then EOF), where Linux fails to open "".
 ErrorOr<std::optional<Shebang>> parse_shebang(std::span<const std::byte> first_bytes);
 
 // The interpreter's argv: [interp, arg?, script_path, argv[1..]].

@@ -6,7 +6,9 @@
 #include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/rseq.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -74,9 +76,12 @@ void fill_unmap_list(moat_header* h) {
 
 // Runs in the new host process, before any guest code exists. Only
 // async-signal-safe calls: the sentry may have other threads.
-[[noreturn]] void child_main(int memfd, int control) {
+[[noreturn]] void child_main(int memfd, int control, int sentry_pidfd) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail("pdeathsig");
-  if (getppid() == 0) _exit(125);  // the sentry died before we set pdeathsig
+  // The sentry may have died before pdeathsig was set (getppid() is 0 in a
+  // new pid namespace, so ask its pidfd: readable once it has exited).
+  pollfd pfd{sentry_pidfd, POLLIN, 0};
+  if (poll(&pfd, 1, 0) != 0) _exit(125);
 
   // Empty, read-only mount namespace: a fresh tmpfs becomes the root.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail("make mounts private");
@@ -88,6 +93,13 @@ void fill_unmap_list(moat_header* h) {
   if (umount2(".", MNT_DETACH) != 0) child_fail("detach old root");
   if (chdir("/") != 0) child_fail("chdir /");
   mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+
+  // glibc registered rseq for the sentry's thread; the registration survives
+  // fork and the kernel would fault writing to the TLS page the stub unmaps.
+  // The registered length is glibc's, which is not exported: try the known ones.
+  void* rseq_area = static_cast<char*>(__builtin_thread_pointer()) + __rseq_offset;
+  for (unsigned len : {32u, static_cast<unsigned>(__rseq_size), 20u})
+    if (syscall(SYS_rseq, rseq_area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0) break;
 
   // Signals: defaults everywhere (handlers point into the sentry's image).
   for (int sig = 1; sig < NSIG; sig++) {
@@ -178,10 +190,12 @@ ErrorOr<std::unique_ptr<StubProcess>> StubProcess::create() {
 
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
   if (geteuid() != 0) flags |= CLONE_NEWUSER;
+  UniqueFd sentry_pidfd(static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0)));
+  if (!sentry_pidfd) return last_host_errno();
   int pidfd = -1;
   long pid = syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, 0);
   if (pid < 0) return last_host_errno();
-  if (pid == 0) child_main(p->m_memfd.get(), child_end.get());
+  if (pid == 0) child_main(p->m_memfd.get(), child_end.get(), sentry_pidfd.get());
   p->m_pid = static_cast<pid_t>(pid);
   p->m_pidfd = UniqueFd(pidfd);
   return p;

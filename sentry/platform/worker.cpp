@@ -24,8 +24,10 @@ constexpr uint32_t kFutex2SizeU32 = 0x02;
 constexpr uint32_t kFutex2Private = 128;
 
 // user_data tags for completions that are not coroutine operations.
+// Coroutine operations are pointers (8-byte aligned, low bits clear).
 constexpr uint64_t kTagWake = 1;
-constexpr uint64_t kTagDoorbell = 3;  // | process index << 8
+constexpr uint64_t kTagDoorbell = 2;  // | the Process pointer
+constexpr uint64_t kTagMask = 7;
 
 thread_local Worker* t_current = nullptr;
 
@@ -163,9 +165,9 @@ bool Worker::reap_completions() {
     progress = true;
     if (data == kTagWake) {
       m_wake_armed = false;
-    } else if ((data & 0xff) == kTagDoorbell) {
+    } else if ((data & kTagMask) == kTagDoorbell) {
       for (Process* p : m_processes)
-        if (reinterpret_cast<uint64_t>(p) == (data & ~0xffULL)) p->doorbell_armed = false;
+        if (reinterpret_cast<uint64_t>(p) == (data & ~kTagMask)) p->doorbell_armed = false;
     } else if (data != 0) {
       auto* op = reinterpret_cast<UringOp*>(data);
       op->result = res;

@@ -68,6 +68,15 @@ MOAT_SYNC(rename);
 MOAT_SYNC(renameat);
 MOAT_SYNC(renameat2);
 
+// xattr.cpp: extended attributes (none are stored yet: lookups give
+// ENODATA, lists are empty).
+MOAT_SYNC(getxattr);
+MOAT_SYNC(lgetxattr);
+MOAT_SYNC(fgetxattr);
+MOAT_SYNC(listxattr);
+MOAT_SYNC(llistxattr);
+MOAT_SYNC(flistxattr);
+
 // identity.cpp: ids and system information
 MOAT_SYNC(getpid);
 MOAT_SYNC(gettid);

@@ -65,7 +65,7 @@ Coro<ErrorOr<int64_t>> sys_mmap(SyscallContext& ctx) {
 
   RefPtr<fs::File> file;
   if (!(flags & MAP_ANONYMOUS)) {
-    file = CO_TRY(p.fds().get(fd));
+    CO_TRY_ASSIGN(file, p.fds().get(fd));
     if (file->mmap_fd() < 0) co_return Errno::NODEV;
     int acc = file->flags() & O_ACCMODE;
     if (acc == O_WRONLY) co_return Errno::ACCES;
@@ -83,10 +83,10 @@ Coro<ErrorOr<int64_t>> sys_mmap(SyscallContext& ctx) {
   } else {
     uint64_t hint = mm::page_down(addr);
     if (hint && (!in_user_range(hint, size) || as.overlaps(hint, hint + size))) hint = 0;
-    start = CO_TRY(as.find_free(size, hint));
+    CO_TRY_ASSIGN(start, as.find_free(size, hint));
   }
 
-  int64_t r = CO_TRY(co_await host_map(ctx.thread, start, size, prot, flags, file, offset));
+  CO_TRY_ASSIGN(int64_t r, co_await host_map(ctx.thread, start, size, prot, flags, file, offset));
   mm::Mapping m;
   m.start = static_cast<uint64_t>(r);
   m.end = m.start + size;
@@ -198,7 +198,7 @@ Coro<ErrorOr<int64_t>> sys_mremap(SyscallContext& ctx) {
   } else if (new_size > old_size &&
              (!in_user_range(old_addr, new_size) || as.overlaps(old_addr + old_size, old_addr + new_size))) {
     if (!(flags & MREMAP_MAYMOVE)) co_return Errno::NOMEM;
-    target = CO_TRY(as.find_free(new_size));
+    CO_TRY_ASSIGN(target, as.find_free(new_size));
     host_flags = MREMAP_MAYMOVE | MREMAP_FIXED;
   }
   int64_t r = co_await stub_syscall(ctx.thread, SYS_mremap, old_addr, old_size, new_size,

@@ -523,6 +523,24 @@ std::string format_fcntl_args(const SyscallContext& ctx) {
   }
 }
 
+// Like strace, omit arguments the call ignores: open's mode without O_CREAT
+// or O_TMPFILE, futex's trailing arguments for the simple operations.
+int shown_args(const SyscallContext& ctx, const SyscallEntry& e) {
+  constexpr uint64_t kCreatOrTmpfile = 0100 | 020000000;
+  switch (ctx.nr) {
+    case 2: return (ctx.args[1] & kCreatOrTmpfile) ? 3 : 2;    // open
+    case 257: return (ctx.args[2] & kCreatOrTmpfile) ? 4 : 3;  // openat
+    case 202:                                                  // futex
+      switch (ctx.args[1] & 127) {
+        case 1: return 3;          // FUTEX_WAKE
+        case 7: case 8: return 2;  // FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI
+        case 0: case 6: case 13: return 4;  // FUTEX_WAIT, FUTEX_LOCK_PI(2)
+        default: return 6;
+      }
+    default: return e.nargs;
+  }
+}
+
 std::string format_call(const SyscallContext& ctx, const int64_t* result) {
   const SyscallEntry* e = syscall_entry(ctx.nr);
   std::string out;
@@ -538,7 +556,8 @@ std::string format_call(const SyscallContext& ctx, const int64_t* result) {
   if (ctx.nr == 72) {
     out += format_fcntl_args(ctx);
   } else {
-    for (int i = 0; i < e->nargs; ++i) {
+    int nargs = shown_args(ctx, *e);
+    for (int i = 0; i < nargs; ++i) {
       if (i) out += ", ";
       out += format_arg(ctx, *e, i, result);
     }

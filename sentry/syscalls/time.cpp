@@ -145,7 +145,7 @@ ErrorOr<int64_t> sys_time(SyscallContext& ctx) {
 Coro<ErrorOr<int64_t>> sys_nanosleep(SyscallContext& ctx) {
   const UserMemory& mem = ctx.mem();
   uint64_t rem_addr = ctx.arg(1);
-  GuestTimespec req = CO_TRY(mem.read_obj(ctx.arg_ptr<GuestTimespec>(0)));
+  CO_TRY_ASSIGN(GuestTimespec req, mem.read_obj(ctx.arg_ptr<GuestTimespec>(0)));
   if (!is_valid(req)) co_return Errno::INVAL;
   co_return co_await sleep_for(mem, req, rem_addr);
 }
@@ -175,7 +175,7 @@ Coro<ErrorOr<int64_t>> sys_clock_nanosleep(SyscallContext& ctx) {
     case CLOCK_BOOTTIME_ALARM: co_return Errno::NOTSUP;
     default: co_return Errno::INVAL;
   }
-  GuestTimespec req = CO_TRY(mem.read_obj(ctx.arg_ptr<GuestTimespec>(2)));
+  CO_TRY_ASSIGN(GuestTimespec req, mem.read_obj(ctx.arg_ptr<GuestTimespec>(2)));
   if (!is_valid(req)) co_return Errno::INVAL;
   if (absolute) req = remaining(req, now(clock));
   co_return co_await sleep_for(mem, req, rem_addr);

@@ -164,6 +164,14 @@ expect_status "do without a command exits 2" do_no_cmd 2
 run unknown_cmd "$MOAT" no-such-command
 expect_status "unknown command exits 2" unknown_cmd 2
 
+# A --root-dir that is missing or not a directory.
+for dir in /nonexistent-root "$W/text"; do
+  name=rootdir_$(echo "$dir" | tr -c 'A-Za-z0-9' '_')
+  run "$name" "$MOAT" do --root-dir "$dir" -- /bin/true
+  expect_status "--root-dir $dir fails cleanly" "$name" 1 2 125 126 127
+  expect_grep "--root-dir $dir: says why" "$E2E_TMP/$name.err" '^moat.*(No such file or directory|Not a directory)'
+done
+
 # --version and help.
 run version "$MOAT" --version
 expect_status "--version exits 0" version 0

@@ -27,18 +27,21 @@ if [[ $ready != ready ]]; then
   head -n 20 "$E2E_TMP/spin.err" | sed 's/^/    | /'
 else
   pass "spinning guest started"
-  stubs=()
+  # Stub processes have no children yet (the guest cannot fork), so they are
+  # leaves of moat's process tree; the sentry may map the guest file too, but
+  # it is never a leaf.
+  leaves=()
   for pid in $(descendants "$MOAT_PID"); do
-    if grep -Fq "$GUEST" "/proc/$pid/maps" 2>/dev/null; then
-      stubs+=("$pid")
-    fi
+    [[ -z $(descendants "$pid") ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) != timeout ]] && leaves+=("$pid")
+  done
+  stubs=()
+  for pid in "${leaves[@]}"; do
+    grep -Fq "$GUEST" "/proc/$pid/maps" 2>/dev/null && stubs+=("$pid")
   done
   how="maps the guest binary"
   if ((${#stubs[@]} == 0)); then
     how="leaf descendant of moat"
-    for pid in $(descendants "$MOAT_PID"); do
-      [[ -z $(descendants "$pid") ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) != timeout ]] && stubs+=("$pid")
-    done
+    stubs=("${leaves[@]}")
   fi
   if ((${#stubs[@]} == 0)); then
     fail "found no stub process below moat (pid $MOAT_PID)"

@@ -12,6 +12,7 @@
 
 #include "sentry/loader/elf.h"
 #include "sentry/mm/address_space.h"
+#include "stub/layout.h"
 
 using namespace moat;
 using namespace moat::loader;
@@ -91,7 +92,7 @@ struct ElfBuilder {
     std::vector<std::byte> out(file_size);
     std::memcpy(out.data(), &eh, std::min<size_t>(sizeof(eh), out.size()));
     size_t phbytes = ph.size() * sizeof(Elf64_Phdr);
-    if (eh.e_phoff + phbytes <= out.size()) std::memcpy(out.data() + eh.e_phoff, ph.data(), phbytes);
+    if (phbytes > 0 && eh.e_phoff <= out.size() && phbytes <= out.size() - eh.e_phoff) std::memcpy(out.data() + eh.e_phoff, ph.data(), phbytes);
     for (auto& [off, s] : blobs) std::memcpy(out.data() + off, s.data(), s.size());
     return out;
   }
@@ -139,15 +140,17 @@ void check_invariants(const ElfImage& img, uint64_t file_size) {
     REQUIRE(s.map_start <= s.map_end_file);
     REQUIRE(s.map_end_file <= s.anon_end);
     REQUIRE(s.map_start < s.anon_end);
-    REQUIRE(s.anon_end <= kReservedBase);
+    REQUIRE(s.anon_end <= mm::kUserTop);
+    REQUIRE((s.anon_end <= kReservedBase || s.map_start >= MOAT_RESERVED_END));
     REQUIRE(s.zero_from >= s.map_start);
     REQUIRE(s.zero_from <= s.anon_end);
     REQUIRE(s.file_offset <= file_size);
     REQUIRE(s.map_end_file - s.map_start <= mm::page_up(file_size) - s.file_offset);
     prev_start = s.map_start;
   }
-  REQUIRE(img.max_end <= kReservedBase);
-  REQUIRE(img.entry < kReservedBase);
+  REQUIRE(img.max_end <= mm::kUserTop);
+  REQUIRE(img.entry < mm::kUserTop);
+  REQUIRE((img.entry < kReservedBase || img.entry >= MOAT_RESERVED_END));
   REQUIRE(img.span < (64ULL << 30));
   if (img.interp) REQUIRE(img.interp->size() < PATH_MAX);
 }
@@ -226,6 +229,12 @@ TEST_CASE("ET_DYN with a nonzero lowest vaddr is placed by its lowest page", "[l
   CHECK(error_of(load_builder(b, 0x10000010)) == Errno::INVAL);
   CHECK(error_of(load_builder(b, kReservedBase)) == Errno::NOMEM);
   CHECK(error_of(load_builder(b, kReservedBase - 0x1000)) == Errno::Ok);
+  CHECK(error_of(load_builder(b, MOAT_RESERVED_END - 0x1000)) == Errno::NOMEM);
+  // Above the reserved range (where the mmap base is) up to the user top.
+  CHECK(error_of(load_builder(b, MOAT_RESERVED_END)) == Errno::Ok);
+  CHECK(error_of(load_builder(b, mm::kUserTop - 0x1000)) == Errno::Ok);
+  CHECK(error_of(load_builder(b, mm::kUserTop)) == Errno::NOMEM);
+  CHECK(error_of(load_builder(b, ~0ULL & ~0xfffULL)) == Errno::NOMEM);
 }
 
 TEST_CASE("short reads and read errors", "[loader][elf]") {
@@ -336,6 +345,7 @@ TEST_CASE("hostile PT_LOAD segments", "[loader][elf]") {
        },
        Errno::PERM},
       {"entry in the reserved range", [](ElfBuilder& b) { b.eh.e_entry = kReservedBase; }, Errno::INVAL},
+      {"entry beyond the user range", [](ElfBuilder& b) { b.eh.e_entry = mm::kUserTop; }, Errno::INVAL},
       {"no PT_LOAD at all", [](ElfBuilder& b) { b.ph[0].p_type = PT_NOTE; b.ph[1].p_type = PT_NOTE; },
        Errno::NOEXEC},
       {"only empty PT_LOADs",
@@ -374,7 +384,7 @@ TEST_CASE("a bss-only segment and a 64 GiB - 1 page span are accepted", "[loader
   CHECK(bss.anon_end == 0x503000);
 
   ElfBuilder big = static_exec();
-  big.ph[1].p_vaddr = 0x400000 + (64ULL << 30) - 0x4000 + 0x234;
+  big.ph[1].p_vaddr = 0x400000 + (64ULL << 30) - 0x5000 + 0x234;
   auto rb = load_builder(big);
   REQUIRE(!rb.is_error());
   CHECK(rb.value().span == (64ULL << 30) - 0x1000);

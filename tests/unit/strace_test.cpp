@@ -85,7 +85,7 @@ TEST_CASE("strace: signals, clocks, futex ops, fcntl, clone", "[strace]") {
   CHECK(format_fcntl_cmd(9999) == "0x270f");
   CHECK(format_resource(7) == "RLIMIT_NOFILE");
   CHECK(format_resource(3) == "RLIMIT_STACK");
-  CHECK(format_clone_flags(0x1200011) == "CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD");
+  CHECK(format_clone_flags(0x1200011) == "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
   CHECK(format_clone_flags(0x3d0f00) ==
         "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|"
         "CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID");

@@ -1,0 +1,317 @@
+#include "fs/ops.h"
+
+#include <linux/fs.h>
+#include <unistd.h>
+
+#include <climits>
+#include <unordered_map>
+
+#include "fs/host_fd_file.h"
+#include "sentry/kernel/sandbox.h"
+
+namespace moat::fs {
+
+namespace {
+
+// Sandbox has no "has a vfs" query; remember which Vfs this code installed.
+// FIXME: ask for Sandbox::has_vfs() and drop this.
+MutexProtected<std::unordered_map<const Sandbox*, const Vfs*>> g_installed;
+
+ErrorOr<Vfs*> ensure_vfs(Sandbox& sandbox) {
+  return g_installed.with_lock([&](auto& map) -> ErrorOr<Vfs*> {
+    auto it = map.find(&sandbox);
+    if (it != map.end() && &sandbox.vfs() == it->second) return &sandbox.vfs();
+    auto created = TRY(Vfs::create(sandbox.config().root_dir));
+    map[&sandbox] = created.get();
+    sandbox.set_vfs(std::move(created));
+    return &sandbox.vfs();
+  });
+}
+
+ErrorOr<Location> start_for(Process& p, int dirfd, std::string_view path) {
+  if (!path.empty() && path[0] == '/') return p.fs().root();  // dirfd is ignored
+  if (dirfd == AT_FDCWD) return p.fs().cwd();
+  auto file = TRY(p.fds().get(dirfd));
+  if (path.empty()) return file->location();
+  if (file->location().anonymous || !file->node().is_dir()) return Errno::NOTDIR;
+  return file->location();
+}
+
+// EROFS for writes to files on a read-only filesystem (devices stay writable,
+// as on Linux: sb_permission).
+ErrorOr<void> may_access(const Caller& caller, const Node& node, int mask) {
+  if ((mask & W_OK) && node.fs_info().read_only && (node.is_regular() || node.is_dir() || node.is_symlink()))
+    return Errno::ROFS;
+  auto st = TRY(node.stat());
+  return check_access(st, caller, mask);
+}
+
+// Write and search permission on a directory about to change (may_create /
+// may_delete), after the read-only check.
+ErrorOr<void> may_modify_dir(const Caller& caller, const Node& dir) {
+  if (dir.fs_info().read_only) return Errno::ROFS;
+  auto st = TRY(dir.stat());
+  return check_access(st, caller, W_OK | X_OK);
+}
+
+// The sticky-bit rule of may_delete(): in a sticky directory only the owner
+// of the file or of the directory (or root) may remove or rename it.
+ErrorOr<void> check_sticky(const Caller& caller, const Node& dir, const Node& victim) {
+  if (caller.uid == 0) return {};
+  auto dst = TRY(dir.stat());
+  if (!(dst.st_mode & S_ISVTX)) return {};
+  auto vst = TRY(victim.stat());
+  if (vst.st_uid == caller.uid || dst.st_uid == caller.uid) return {};
+  return Errno::PERM;
+}
+
+Location child_location(const Location& dir, std::string name, RefPtr<Node> node) {
+  Location loc = dir;
+  loc.entries.push_back(PathEntry{std::move(name), std::move(node)});
+  return loc;
+}
+
+}  // namespace
+
+Vfs& vfs_of(Process& process) { return process.sandbox().vfs(); }
+
+ErrorOr<void> setup_process_fs(Sandbox& sandbox, Process& process, const std::string& guest_cwd) {
+  Vfs& vfs = *TRY(ensure_vfs(sandbox));
+  Location root = vfs.root();
+  Location cwd = root;
+  if (!guest_cwd.empty()) {
+    auto r = vfs.resolve(Caller::of(process), root, root, guest_cwd, kFollowLast | kMustBeDir);
+    if (!r.is_error()) cwd = r.release_value();
+  }
+  process.set_fs(std::make_shared<FsContext>(root, cwd));
+  auto table = std::make_shared<FdTable>();
+  for (int fd = 0; fd < 3; ++fd) {
+    auto file = wrap_host_stdio(fd);
+    if (file.is_error()) continue;  // a closed host stdio fd stays closed in the guest
+    TRY(table->install_at(fd, file.release_value(), false, kDefaultNofile));
+  }
+  process.set_fds(std::move(table));
+  return {};
+}
+
+ErrorOr<Location> resolve_at(Process& process, int dirfd, std::string_view path, int at_flags) {
+  if (path.empty()) {
+    if (!(at_flags & AT_EMPTY_PATH)) return Errno::NOENT;
+    if (dirfd == AT_FDCWD) return process.fs().cwd();
+    return TRY(process.fds().get(dirfd))->location();
+  }
+  Location start = TRY(start_for(process, dirfd, path));
+  unsigned flags = (at_flags & AT_SYMLINK_NOFOLLOW) ? kResolveNone : kFollowLast;
+  return vfs_of(process).resolve(Caller::of(process), process.fs().root(), start, path, flags);
+}
+
+ErrorOr<RefPtr<File>> open_path(Process& process, int dirfd, std::string_view path, int flags, mode_t mode) {
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  // FIXME: O_TMPFILE (unnamed tmpfs files).
+  if ((flags & O_TMPFILE) == O_TMPFILE) return Errno::NOTSUP;
+  if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return Errno::INVAL;  // Linux 6.4+
+  if (path.empty()) return Errno::NOENT;
+  Caller caller = Caller::of(process);
+  Vfs& vfs = vfs_of(process);
+  Location root = process.fs().root();
+  Location start = TRY(start_for(process, dirfd, path));
+  int acc = flags & O_ACCMODE;
+  Location loc;
+  bool created = false;
+  if (flags & O_CREAT) {
+    auto parent = TRY(vfs.resolve_parent(caller, root, start, path));
+    if (parent.name.empty() || parent.name == "." || parent.name == ".." || parent.trailing_slash)
+      return Errno::ISDIR;
+    auto existing = vfs.child(caller, parent.dir, parent.name);
+    if (!existing.is_error()) {
+      if (flags & O_EXCL) return Errno::EXIST;
+      RefPtr<Node> node = existing.release_value();
+      if (node->is_symlink()) {
+        if (flags & O_NOFOLLOW) return Errno::LOOP;
+        // FIXME: O_CREAT through a dangling symlink should create its target.
+        loc = TRY(vfs.resolve(caller, root, start, path, kFollowLast));
+      } else {
+        loc = child_location(parent.dir, parent.name, std::move(node));
+      }
+    } else if (existing.error() == Errno::NOENT) {
+      TRY(may_modify_dir(caller, parent.dir.node()));
+      mode_t perm = mode & 07777 & ~process.fs().umask();
+      auto node = TRY(parent.dir.node().create(caller, parent.name, perm));
+      loc = child_location(parent.dir, parent.name, std::move(node));
+      created = true;
+    } else {
+      return existing.error();
+    }
+  } else {
+    unsigned rf = ((flags & O_NOFOLLOW) ? kResolveNone : kFollowLast) | ((flags & O_DIRECTORY) ? kMustBeDir : kResolveNone);
+    loc = TRY(vfs.resolve(caller, root, start, path, rf));
+  }
+
+  Node& node = loc.node();
+  int stored = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+  if (node.is_symlink()) {
+    if (flags & O_PATH) return PathFile::create(loc, stored);
+    return Errno::LOOP;
+  }
+  if ((flags & O_DIRECTORY) && !node.is_dir()) return Errno::NOTDIR;
+  if (flags & O_PATH) return PathFile::create(loc, stored);
+  if (node.is_dir() && (acc != O_RDONLY || (flags & (O_TRUNC | O_CREAT)))) return Errno::ISDIR;
+  if (!created) {
+    int mask = 0;
+    if (acc == O_RDONLY || acc == O_RDWR || acc == O_ACCMODE) mask |= R_OK;
+    if (acc == O_WRONLY || acc == O_RDWR || acc == O_ACCMODE || (flags & O_TRUNC)) mask |= W_OK;
+    TRY(may_access(caller, node, mask));
+  }
+  RefPtr<File> file = TRY(node.open(caller, loc, stored));
+  if ((flags & O_TRUNC) && !created && node.is_regular()) TRY(node.truncate(0));
+  return file;
+}
+
+ErrorOr<std::string> resolve_exec(Process& process, std::string_view cmd, std::string_view path_env) {
+  if (cmd.empty()) return Errno::NOENT;
+  Caller caller = Caller::of(process);
+  Vfs& vfs = vfs_of(process);
+  auto try_one = [&](std::string_view candidate) -> ErrorOr<std::string> {
+    Location loc = TRY(vfs.resolve(caller, process.fs().root(), process.fs().cwd(), candidate, kFollowLast));
+    if (!loc.node().is_regular()) return Errno::ACCES;
+    auto st = TRY(loc.node().stat());
+    TRY(check_access(st, caller, X_OK));
+    return loc.path();
+  };
+  if (cmd.find('/') != std::string_view::npos) return try_one(cmd);
+  bool saw_eacces = false;
+  size_t i = 0;
+  while (i <= path_env.size()) {
+    size_t j = path_env.find(':', i);
+    if (j == std::string_view::npos) j = path_env.size();
+    std::string dir(path_env.substr(i, j - i));
+    if (dir.empty()) dir = ".";  // an empty PATH entry is the current directory
+    auto r = try_one(dir + "/" + std::string(cmd));
+    if (!r.is_error()) return r;
+    if (r.error() == Errno::ACCES) saw_eacces = true;
+    i = j + 1;
+  }
+  return saw_eacces ? Errno::ACCES : Errno::NOENT;
+}
+
+ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_t mode) {
+  Caller caller = Caller::of(process);
+  Vfs& vfs = vfs_of(process);
+  Location start = TRY(start_for(process, dirfd, path));
+  auto parent = TRY(vfs.resolve_parent(caller, process.fs().root(), start, path));
+  if (parent.name.empty() || parent.name == "." || parent.name == "..") return Errno::EXIST;
+  // filename_create(): an existing name wins over EROFS.
+  auto existing = vfs.child(caller, parent.dir, parent.name);
+  if (!existing.is_error()) return Errno::EXIST;
+  if (existing.error() != Errno::NOENT) return existing.error();
+  TRY(may_modify_dir(caller, parent.dir.node()));
+  return parent.dir.node().mkdir(caller, parent.name, mode & 07777 & ~process.fs().umask());
+}
+
+ErrorOr<void> unlink_at(Process& process, int dirfd, std::string_view path, int at_flags) {
+  if (at_flags & ~AT_REMOVEDIR) return Errno::INVAL;
+  bool rmdir = at_flags & AT_REMOVEDIR;
+  Caller caller = Caller::of(process);
+  Vfs& vfs = vfs_of(process);
+  Location start = TRY(start_for(process, dirfd, path));
+  auto parent = TRY(vfs.resolve_parent(caller, process.fs().root(), start, path));
+  // do_rmdir / do_unlinkat: the kind of last component is checked first.
+  if (rmdir) {
+    if (parent.name.empty()) return Errno::BUSY;
+    if (parent.name == ".") return Errno::INVAL;
+    if (parent.name == "..") return Errno::NOTEMPTY;
+  } else if (parent.name.empty() || parent.name == "." || parent.name == "..") {
+    return Errno::ISDIR;
+  }
+  if (parent.dir.node().fs_info().read_only) return Errno::ROFS;
+  RefPtr<Node> victim = TRY(vfs.child(caller, parent.dir, parent.name));
+  if (!rmdir && parent.trailing_slash) return victim->is_dir() ? Errno::ISDIR : Errno::NOTDIR;
+  if (rmdir && !victim->is_dir()) return Errno::NOTDIR;
+  if (!rmdir && victim->is_dir()) return Errno::ISDIR;
+  TRY(may_modify_dir(caller, parent.dir.node()));
+  TRY(check_sticky(caller, parent.dir.node(), *victim));
+  if (vfs.is_mount_root(victim.ptr())) return Errno::BUSY;
+  return parent.dir.node().unlink(caller, parent.name, rmdir ? UnlinkKind::Dir : UnlinkKind::File);
+}
+
+ErrorOr<void> rename_at(Process& process, int olddirfd, std::string_view oldpath, int newdirfd,
+                        std::string_view newpath, unsigned flags) {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return Errno::INVAL;
+  if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT))) return Errno::INVAL;
+  // FIXME: RENAME_WHITEOUT (overlay support).
+  if (flags & RENAME_WHITEOUT) return Errno::INVAL;
+  Caller caller = Caller::of(process);
+  Vfs& vfs = vfs_of(process);
+  Location root = process.fs().root();
+  Location old_start = TRY(start_for(process, olddirfd, oldpath));
+  Location new_start = TRY(start_for(process, newdirfd, newpath));
+  auto from = TRY(vfs.resolve_parent(caller, root, old_start, oldpath));
+  auto to = TRY(vfs.resolve_parent(caller, root, new_start, newpath));
+  auto is_special = [](const std::string& n) { return n.empty() || n == "." || n == ".."; };
+  if (is_special(from.name)) return Errno::BUSY;
+  if (is_special(to.name)) return (flags & RENAME_NOREPLACE) ? Errno::EXIST : Errno::BUSY;
+  if (&from.dir.node().fs_info() != &to.dir.node().fs_info()) return Errno::XDEV;
+  if (from.dir.node().fs_info().read_only) return Errno::ROFS;
+  RefPtr<Node> source = TRY(vfs.child(caller, from.dir, from.name));
+  auto target = vfs.child(caller, to.dir, to.name);
+  if (target.is_error() && target.error() != Errno::NOENT) return target.error();
+  if (!source->is_dir() && (from.trailing_slash || to.trailing_slash)) return Errno::NOTDIR;
+  TRY(may_modify_dir(caller, from.dir.node()));
+  TRY(may_modify_dir(caller, to.dir.node()));
+  TRY(check_sticky(caller, from.dir.node(), *source));
+  if (!target.is_error()) TRY(check_sticky(caller, to.dir.node(), *target.value()));
+  if (vfs.is_mount_root(source.ptr())) return Errno::BUSY;
+  if (!target.is_error() && vfs.is_mount_root(target.value().ptr())) return Errno::BUSY;
+  // A directory cannot move below itself (lock_rename / vfs_rename EINVAL).
+  if (source->is_dir() && to.dir.contains(source.ptr())) return Errno::INVAL;
+  if ((flags & RENAME_EXCHANGE) && !target.is_error() && target.value()->is_dir() && from.dir.contains(target.value().ptr()))
+    return Errno::INVAL;
+  return from.dir.node().rename(caller, from.name, to.dir.node(), to.name, flags);
+}
+
+ErrorOr<void> access_at(Process& process, int dirfd, std::string_view path, int mode, int flags) {
+  if (mode & ~(R_OK | W_OK | X_OK)) return Errno::INVAL;
+  if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno::INVAL;
+  // access(2) checks with the real ids unless AT_EACCESS.
+  Caller caller = Caller::of(process);
+  if (!(flags & AT_EACCESS)) {
+    caller.uid = process.creds.uid;
+    caller.gid = process.creds.gid;
+  }
+  Location loc;
+  if (path.empty() && (flags & AT_EMPTY_PATH)) {
+    loc = TRY(resolve_at(process, dirfd, path, flags));
+  } else {
+    if (path.empty()) return Errno::NOENT;
+    Location start = TRY(start_for(process, dirfd, path));
+    unsigned rf = (flags & AT_SYMLINK_NOFOLLOW) ? kResolveNone : kFollowLast;
+    loc = TRY(vfs_of(process).resolve(caller, process.fs().root(), start, path, rf));
+  }
+  if (mode == F_OK) return {};
+  return may_access(caller, loc.node(), mode);
+}
+
+ErrorOr<std::string> readlink_at(Process& process, int dirfd, std::string_view path) {
+  // readlinkat(fd, "") reads the symlink an O_PATH fd refers to.
+  Location loc = TRY(resolve_at(process, dirfd, path, AT_SYMLINK_NOFOLLOW | (path.empty() ? AT_EMPTY_PATH : 0)));
+  if (path.empty() && !loc.node().is_symlink()) return Errno::NOENT;
+  return loc.node().readlink(Caller::of(process));
+}
+
+ErrorOr<void> chdir_to(Process& process, Location loc) {
+  if (loc.anonymous || !loc.node().is_dir()) return Errno::NOTDIR;
+  auto st = TRY(loc.node().stat());
+  TRY(check_access(st, Caller::of(process), X_OK));
+  process.fs().set_cwd(std::move(loc));
+  return {};
+}
+
+}  // namespace moat::fs
+
+namespace moat::fs {
+ErrorOr<std::string> read_user_path(const UserMemory& mem, uint64_t addr) {
+  auto s = TRY(mem.read_string(addr, PATH_MAX));
+  if (s.size() >= PATH_MAX) return Errno::NAMETOOLONG;
+  return s;
+}
+}  // namespace moat::fs

@@ -1,0 +1,197 @@
+// Opening, closing and duplicating file descriptors; fcntl, ioctl, pipes.
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include "fs/fd_table.h"
+#include "fs/host_fd_file.h"
+#include "fs/ops.h"
+#include "sentry/syscalls/handlers.h"
+
+namespace moat {
+
+namespace {
+
+ErrorOr<int64_t> do_openat(SyscallContext& ctx, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
+  std::string path = TRY(fs::read_user_path(ctx.mem(), path_addr));
+  Process& p = ctx.process();
+  RefPtr<fs::File> file = TRY(fs::open_path(p, dirfd, path, flags, mode));
+  return TRY(p.fds().allocate(std::move(file), flags & O_CLOEXEC, 0, fs::nofile_limit(p)));
+}
+
+ErrorOr<int64_t> do_dup3(SyscallContext& ctx, int oldfd, int newfd, bool cloexec) {
+  Process& p = ctx.process();
+  auto file = TRY(p.fds().get(oldfd));
+  TRY(p.fds().install_at(newfd, std::move(file), cloexec, fs::nofile_limit(p)));
+  return newfd;
+}
+
+// F_GETLK / F_SETLK and the OFD forms. The sandbox holds one guest process
+// per file today, so no lock can conflict: F_GETLK reports F_UNLCK and
+// F_SETLK succeeds. FIXME: record locks once processes share files (fork).
+ErrorOr<int64_t> do_lock(SyscallContext& ctx, fs::File& file, int cmd, uint64_t addr) {
+  auto fl = TRY(ctx.mem().read_obj(UserPtr<struct flock>(addr)));
+  bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+  if (ofd && fl.l_pid != 0) return Errno::INVAL;
+  if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK) return Errno::INVAL;
+  if (fl.l_whence != SEEK_SET && fl.l_whence != SEEK_CUR && fl.l_whence != SEEK_END) return Errno::INVAL;
+  if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+    fl.l_type = F_UNLCK;
+    TRY(ctx.mem().write_obj(UserPtr<struct flock>(addr), fl));
+    return 0;
+  }
+  if (fl.l_type == F_RDLCK && !file.readable()) return Errno::BADF;
+  if (fl.l_type == F_WRLCK && !file.writable()) return Errno::BADF;
+  return 0;
+}
+
+}  // namespace
+
+// Implements Linux open(2).
+ErrorOr<int64_t> sys_open(SyscallContext& ctx) {
+  return do_openat(ctx, AT_FDCWD, ctx.arg(0), ctx.arg_int(1), static_cast<mode_t>(ctx.arg(2)));
+}
+
+// Implements Linux openat(2).
+ErrorOr<int64_t> sys_openat(SyscallContext& ctx) {
+  return do_openat(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg_int(2), static_cast<mode_t>(ctx.arg(3)));
+}
+
+// Implements Linux creat(2).
+ErrorOr<int64_t> sys_creat(SyscallContext& ctx) {
+  return do_openat(ctx, AT_FDCWD, ctx.arg(0), O_CREAT | O_WRONLY | O_TRUNC, static_cast<mode_t>(ctx.arg(1)));
+}
+
+// Implements Linux close(2).
+ErrorOr<int64_t> sys_close(SyscallContext& ctx) {
+  RefPtr<fs::File> file = TRY(ctx.process().fds().remove(ctx.arg_int(0)));
+  return 0;  // the File is released here, outside the table's lock
+}
+
+// Implements Linux dup(2).
+ErrorOr<int64_t> sys_dup(SyscallContext& ctx) {
+  Process& p = ctx.process();
+  auto file = TRY(p.fds().get(ctx.arg_int(0)));
+  return TRY(p.fds().allocate(std::move(file), false, 0, fs::nofile_limit(p)));
+}
+
+// Implements Linux dup2(2).
+ErrorOr<int64_t> sys_dup2(SyscallContext& ctx) {
+  int oldfd = ctx.arg_int(0), newfd = ctx.arg_int(1);
+  if (oldfd == newfd) {
+    TRY(ctx.process().fds().get(oldfd));
+    return newfd;
+  }
+  return do_dup3(ctx, oldfd, newfd, false);
+}
+
+// Implements Linux dup3(2).
+ErrorOr<int64_t> sys_dup3(SyscallContext& ctx) {
+  int oldfd = ctx.arg_int(0), newfd = ctx.arg_int(1), flags = ctx.arg_int(2);
+  if (flags & ~O_CLOEXEC) return Errno::INVAL;
+  if (oldfd == newfd) return Errno::INVAL;
+  return do_dup3(ctx, oldfd, newfd, flags & O_CLOEXEC);
+}
+
+// Implements Linux fcntl(2).
+ErrorOr<int64_t> sys_fcntl(SyscallContext& ctx) {
+  Process& p = ctx.process();
+  int fd = ctx.arg_int(0), cmd = ctx.arg_int(1);
+  uint64_t arg = ctx.arg(2);
+  auto file = TRY(p.fds().get(fd));
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      auto min = static_cast<int64_t>(static_cast<int32_t>(arg));
+      uint64_t limit = fs::nofile_limit(p);
+      if (min < 0 || static_cast<uint64_t>(min) >= limit) return Errno::INVAL;
+      return TRY(p.fds().allocate(std::move(file), cmd == F_DUPFD_CLOEXEC, static_cast<int>(min), limit));
+    }
+    case F_GETFD: return TRY(p.fds().cloexec(fd)) ? FD_CLOEXEC : 0;
+    case F_SETFD: TRY(p.fds().set_cloexec(fd, arg & FD_CLOEXEC)); return 0;
+    case F_GETFL: return file->flags();
+    default: break;
+  }
+  // Everything below needs a real open file (O_PATH fds: EBADF, fcntl(2)).
+  if (file->flags() & O_PATH) return Errno::BADF;
+  switch (cmd) {
+    case F_SETFL: file->set_status_flags(static_cast<int>(arg)); return 0;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW: return do_lock(ctx, *file, cmd, arg);
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ: {
+      int host = file->pipe_host_fd();
+      if (host < 0) return Errno::BADF;
+      int r = ::fcntl(host, cmd, static_cast<int>(arg));
+      if (r < 0) return last_host_errno();
+      return r;
+    }
+    // FIXME: SIGIO delivery; the owner is recorded nowhere yet.
+    case F_GETOWN: return 0;
+    case F_SETOWN: return 0;
+    case F_GETSIG: return 0;
+    case F_SETSIG: return arg > 64 ? ErrorOr<int64_t>(Errno::INVAL) : ErrorOr<int64_t>(0);
+    case F_GET_SEALS:
+    case F_ADD_SEALS: return Errno::INVAL;  // not a memfd
+    default: return Errno::INVAL;
+  }
+}
+
+// Implements Linux ioctl(2).
+ErrorOr<int64_t> sys_ioctl(SyscallContext& ctx) {
+  Process& p = ctx.process();
+  int fd = ctx.arg_int(0);
+  auto request = static_cast<unsigned>(ctx.arg(1));
+  uint64_t arg = ctx.arg(2);
+  auto file = TRY(p.fds().get(fd));
+  if (file->flags() & O_PATH) return Errno::BADF;
+  switch (request) {
+    case FIOCLEX: TRY(p.fds().set_cloexec(fd, true)); return 0;
+    case FIONCLEX: TRY(p.fds().set_cloexec(fd, false)); return 0;
+    case FIONBIO: {
+      int on = TRY(ctx.mem().read_obj(UserPtr<int>(arg)));
+      int flags = file->flags();
+      file->set_status_flags(on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK));
+      return 0;
+    }
+    case FIOASYNC: {
+      TRY(ctx.mem().read_obj(UserPtr<int>(arg)));
+      return 0;  // FIXME: SIGIO delivery
+    }
+    default: return file->ioctl(p, request, arg);
+  }
+}
+
+namespace {
+ErrorOr<int64_t> do_pipe2(SyscallContext& ctx, uint64_t addr, int flags) {
+  if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) return Errno::INVAL;
+  Process& p = ctx.process();
+  auto [rf, wf] = TRY(fs::create_pipe(flags));
+  uint64_t limit = fs::nofile_limit(p);
+  bool cloexec = flags & O_CLOEXEC;
+  int rfd = TRY(p.fds().allocate(rf, cloexec, 0, limit));
+  auto wfd = p.fds().allocate(wf, cloexec, 0, limit);
+  if (wfd.is_error()) {
+    (void)p.fds().remove(rfd);
+    return wfd.error();
+  }
+  int fds[2] = {rfd, wfd.value()};
+  if (auto w = ctx.mem().write(addr, fds, sizeof fds); w.is_error()) {
+    (void)p.fds().remove(fds[0]);
+    (void)p.fds().remove(fds[1]);
+    return w.error();
+  }
+  return 0;
+}
+}  // namespace
+
+// Implements Linux pipe(2).
+ErrorOr<int64_t> sys_pipe(SyscallContext& ctx) { return do_pipe2(ctx, ctx.arg(0), 0); }
+
+// Implements Linux pipe2(2).
+ErrorOr<int64_t> sys_pipe2(SyscallContext& ctx) { return do_pipe2(ctx, ctx.arg(0), ctx.arg_int(1)); }
+
+}  // namespace moat

@@ -1,0 +1,215 @@
+// read(2), write(2) and their positional and vectored forms.
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "fs/fd_table.h"
+#include "fs/file.h"
+#include "sentry/syscalls/handlers.h"
+
+namespace moat {
+
+namespace {
+
+constexpr size_t kChunk = 1 << 20;           // sentry bounce buffer per host call
+constexpr size_t kMaxRwCount = 0x7ffff000;   // MAX_RW_COUNT (INT_MAX & PAGE_MASK)
+constexpr int kIovMax = 1024;                // UIO_MAXIOV
+
+struct Segment {
+  uint64_t base;
+  size_t len;
+};
+
+// The partial-transfer rule, in one place (gVisor error.go, Linux
+// rw_verify_area callers): once bytes have moved, a later error (EFAULT,
+// EPIPE, EAGAIN, EINTR) ends the call with the count; with nothing moved, the
+// error itself is returned.
+ErrorOr<int64_t> settle(size_t done, Errno e) {
+  if (done > 0) return static_cast<int64_t>(done);
+  return e;
+}
+
+// Clamps the total to MAX_RW_COUNT like rw_copy_check_uvector + rw_verify_area.
+void clamp_total(std::vector<Segment>& segs) {
+  size_t total = 0;
+  for (auto& s : segs) {
+    s.len = std::min(s.len, kMaxRwCount - total);
+    total += s.len;
+  }
+}
+
+ErrorOr<std::vector<Segment>> read_iovecs(const UserMemory& mem, uint64_t addr, int64_t count) {
+  if (count < 0 || count > kIovMax) return Errno::INVAL;
+  std::vector<struct iovec> raw(static_cast<size_t>(count));
+  if (count) TRY(mem.read(addr, raw.data(), raw.size() * sizeof(struct iovec)));
+  std::vector<Segment> segs;
+  uint64_t total = 0;
+  for (const auto& v : raw) {
+    auto len = static_cast<int64_t>(v.iov_len);
+    if (len < 0) return Errno::INVAL;
+    total += static_cast<uint64_t>(len);
+    if (total > static_cast<uint64_t>(INT64_MAX)) return Errno::INVAL;
+    segs.push_back(Segment{reinterpret_cast<uint64_t>(v.iov_base), static_cast<size_t>(len)});
+  }
+  clamp_total(segs);
+  return segs;
+}
+
+// Reads into the guest segments. offset -1 uses the file position. A stream
+// (pipe, tty) is read once: a second read could block after data arrived.
+Coro<ErrorOr<int64_t>> transfer_in(const UserMemory& mem, fs::File& file, std::vector<Segment> segs, int64_t offset) {
+  size_t want = 0;
+  for (auto& s : segs) want += s.len;
+  if (want == 0) {
+    auto r = co_await file.read({}, offset);
+    if (r.is_error()) co_return r.error();
+    co_return int64_t{0};
+  }
+  std::vector<std::byte> buf(std::min(want, kChunk));
+  size_t done = 0, seg = 0, seg_off = 0;
+  while (done < want) {
+    size_t n = std::min(want - done, kChunk);
+    auto r = co_await file.read(std::span(buf.data(), n), offset < 0 ? -1 : offset + static_cast<int64_t>(done));
+    if (r.is_error()) co_return settle(done, r.error());
+    size_t got = r.value();
+    // Scatter into the segments.
+    for (size_t copied = 0; copied < got;) {
+      while (seg_off == segs[seg].len) ++seg, seg_off = 0;
+      size_t piece = std::min(got - copied, segs[seg].len - seg_off);
+      size_t w = mem.write_partial(segs[seg].base + seg_off, buf.data() + copied, piece);
+      done += w;
+      copied += w;
+      seg_off += w;
+      if (w < piece) co_return settle(done, Errno::FAULT);
+    }
+    if (got < n || file.is_stream()) break;
+  }
+  co_return static_cast<int64_t>(done);
+}
+
+// Writes the guest segments. A blocking stream write keeps going until all
+// bytes are written (pipe_write); a non-blocking one stops at the first short
+// write.
+Coro<ErrorOr<int64_t>> transfer_out(const UserMemory& mem, fs::File& file, std::vector<Segment> segs, int64_t offset) {
+  size_t want = 0;
+  for (auto& s : segs) want += s.len;
+  if (want == 0) {
+    auto r = co_await file.write({}, offset);
+    if (r.is_error()) co_return r.error();
+    co_return int64_t{0};
+  }
+  std::vector<std::byte> buf(std::min(want, kChunk));
+  size_t done = 0, seg = 0, seg_off = 0;
+  while (done < want) {
+    // Gather up to one chunk; a fault ends the gathering.
+    size_t n = 0;
+    bool fault = false;
+    while (n < buf.size() && seg < segs.size()) {
+      if (seg_off == segs[seg].len) {
+        ++seg, seg_off = 0;
+        continue;
+      }
+      size_t piece = std::min(buf.size() - n, segs[seg].len - seg_off);
+      size_t r = mem.read_partial(segs[seg].base + seg_off, buf.data() + n, piece);
+      n += r;
+      seg_off += r;
+      if (r < piece) {
+        fault = true;
+        break;
+      }
+    }
+    for (size_t written = 0; written < n;) {
+      auto r = co_await file.write(std::span<const std::byte>(buf.data() + written, n - written),
+                                   offset < 0 ? -1 : offset + static_cast<int64_t>(done));
+      if (r.is_error()) co_return settle(done, r.error());
+      size_t w = r.value();
+      done += w;
+      written += w;
+      bool blocking_stream = file.is_stream() && !file.nonblocking();
+      if (w == 0 || (written < n && !blocking_stream)) co_return static_cast<int64_t>(done);
+    }
+    if (fault) co_return settle(done, Errno::FAULT);
+  }
+  co_return static_cast<int64_t>(done);
+}
+
+ErrorOr<RefPtr<fs::File>> readable_file(SyscallContext& ctx, int fd) {
+  auto file = TRY(ctx.process().fds().get(fd));
+  if (!file->readable()) return Errno::BADF;
+  return file;
+}
+
+ErrorOr<RefPtr<fs::File>> writable_file(SyscallContext& ctx, int fd) {
+  auto file = TRY(ctx.process().fds().get(fd));
+  if (!file->writable()) return Errno::BADF;
+  return file;
+}
+
+// pread/pwrite: a negative offset is EINVAL, a stream ESPIPE.
+ErrorOr<void> check_positional(const fs::File& file, int64_t offset) {
+  if (offset < 0) return Errno::INVAL;
+  if (file.is_stream()) return Errno::SPIPE;
+  return {};
+}
+
+}  // namespace
+
+// Implements Linux read(2).
+Coro<ErrorOr<int64_t>> sys_read(SyscallContext& ctx) {
+  CO_TRY_ASSIGN(auto file, readable_file(ctx, ctx.arg_int(0)));
+  std::vector<Segment> segs{{ctx.arg(1), std::min<uint64_t>(ctx.arg(2), kMaxRwCount)}};
+  co_return co_await transfer_in(ctx.mem(), *file, std::move(segs), -1);
+}
+
+// Implements Linux write(2).
+Coro<ErrorOr<int64_t>> sys_write(SyscallContext& ctx) {
+  CO_TRY_ASSIGN(auto file, writable_file(ctx, ctx.arg_int(0)));
+  std::vector<Segment> segs{{ctx.arg(1), std::min<uint64_t>(ctx.arg(2), kMaxRwCount)}};
+  co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), -1);
+}
+
+// Implements Linux pread64(2).
+Coro<ErrorOr<int64_t>> sys_pread64(SyscallContext& ctx) {
+  CO_TRY_ASSIGN(auto file, readable_file(ctx, ctx.arg_int(0)));
+  auto offset = static_cast<int64_t>(ctx.arg(3));
+  CO_TRY(check_positional(*file, offset));
+  std::vector<Segment> segs{{ctx.arg(1), std::min<uint64_t>(ctx.arg(2), kMaxRwCount)}};
+  co_return co_await transfer_in(ctx.mem(), *file, std::move(segs), offset);
+}
+
+// Implements Linux pwrite64(2).
+Coro<ErrorOr<int64_t>> sys_pwrite64(SyscallContext& ctx) {
+  CO_TRY_ASSIGN(auto file, writable_file(ctx, ctx.arg_int(0)));
+  auto offset = static_cast<int64_t>(ctx.arg(3));
+  CO_TRY(check_positional(*file, offset));
+  std::vector<Segment> segs{{ctx.arg(1), std::min<uint64_t>(ctx.arg(2), kMaxRwCount)}};
+  co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), offset);
+}
+
+// Implements Linux readv(2).
+Coro<ErrorOr<int64_t>> sys_readv(SyscallContext& ctx) {
+  CO_TRY_ASSIGN(auto file, readable_file(ctx, ctx.arg_int(0)));
+  CO_TRY_ASSIGN(auto segs, read_iovecs(ctx.mem(), ctx.arg(1), ctx.arg_int(2)));
+  co_return co_await transfer_in(ctx.mem(), *file, std::move(segs), -1);
+}
+
+// Implements Linux writev(2).
+Coro<ErrorOr<int64_t>> sys_writev(SyscallContext& ctx) {
+  CO_TRY_ASSIGN(auto file, writable_file(ctx, ctx.arg_int(0)));
+  CO_TRY_ASSIGN(auto segs, read_iovecs(ctx.mem(), ctx.arg(1), ctx.arg_int(2)));
+  co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), -1);
+}
+
+// Implements Linux lseek(2).
+ErrorOr<int64_t> sys_lseek(SyscallContext& ctx) {
+  auto file = TRY(ctx.process().fds().get(ctx.arg_int(0)));
+  if (file->flags() & O_PATH) return Errno::BADF;
+  int whence = ctx.arg_int(2);
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return Errno::INVAL;
+  return file->lseek(static_cast<int64_t>(ctx.arg(1)), whence);
+}
+
+}  // namespace moat
