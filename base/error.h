@@ -21,7 +21,7 @@ enum class Errno : int {
   NOSPC = ENOSPC, SPIPE = ESPIPE, ROFS = EROFS, MLINK = EMLINK, PIPE = EPIPE,
   DOM = EDOM, RANGE = ERANGE, NAMETOOLONG = ENAMETOOLONG, NOSYS = ENOSYS,
   NOTEMPTY = ENOTEMPTY, LOOP = ELOOP, NODATA = ENODATA, OVERFLOW_ = EOVERFLOW,
-  NOTSUP = EOPNOTSUPP, NOTSOCK = ENOTSOCK, TIMEDOUT = ETIMEDOUT,
+  NOTSUP = EOPNOTSUPP, NOTSOCK = ENOTSOCK, TIMEDOUT = ETIMEDOUT, LIBBAD = ELIBBAD,
   // Internal: the operation would block; the caller waits and retries.
   WouldBlock = 5000,
   // Internal: interrupted, restart the syscall transparently.

@@ -85,7 +85,8 @@ struct moat_slot {
   uint64_t op;
   uint64_t op_nr;
   uint64_t op_args[6];
-  /* Counters, written by the stub. */
+  /* Stub-private state: the adaptive spin budget (TSC cycles) and counters. */
+  uint64_t spin_budget;
   uint64_t syscalls;
   uint64_t futex_sleeps;
 };
@@ -124,8 +125,10 @@ struct moat_header {
   struct moat_unmap_range unmap[MOAT_MAX_UNMAP];
   uint32_t filter_len;
   struct moat_filter_insn filter[MOAT_MAX_FILTER];
-  /* Spin budget of a waiting stub thread, in TSC cycles. */
+  /* Spin budget of a waiting stub thread, in TSC cycles: it adapts between
+   * min and max, starting at max. */
   uint64_t stub_spin_cycles;
+  uint64_t stub_spin_min_cycles;
   /* Addresses of stub entry points inside the stub process; the sentry
    * computes them so the stub code needs no relocations. */
   uint64_t sigsys_handler;

@@ -131,9 +131,15 @@ STUB static void post(struct moat_slot* slot) {
   }
 }
 
-/* Waits for the sentry's reply: spin within the budget, then sleep. */
+/* Waits for the sentry's reply: spin within the budget, then sleep on the
+ * slot's futex. The budget adapts: a reply that came while spinning doubles
+ * it (up to the maximum), a sleep halves it (down to the minimum), so calls
+ * that block for long (a read from a terminal) stop burning a CPU while the
+ * usual short calls keep the fast spinning hand-off. */
 STUB static void wait_reply(struct moat_slot* slot) {
-  uint64_t budget = header()->stub_spin_cycles;
+  struct moat_header* h = header();
+  uint64_t budget = slot->spin_budget;
+  if (budget < h->stub_spin_min_cycles || budget > h->stub_spin_cycles) budget = h->stub_spin_cycles;
   uint64_t start = rdtsc();
   while (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != MOAT_SLOT_SENTRY_POSTED) {
     if (rdtsc() - start > budget) {
@@ -144,10 +150,14 @@ STUB static void wait_reply(struct moat_slot* slot) {
         sys6(NR_futex, (long)&slot->state, FUTEX_WAIT, MOAT_SLOT_STUB_POSTED, 0, 0, 0);
       }
       __atomic_store_n(&slot->stub_sleeping, 0, __ATOMIC_RELAXED);
+      budget /= 2;
+      slot->spin_budget = budget < h->stub_spin_min_cycles ? h->stub_spin_min_cycles : budget;
       return;
     }
     cpu_relax();
   }
+  budget *= 2;
+  slot->spin_budget = budget > h->stub_spin_cycles ? h->stub_spin_cycles : budget;
 }
 
 /* Enters guest code with a fresh register state, as execve leaves it. */

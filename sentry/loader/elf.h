@@ -64,6 +64,19 @@ enum class ElfRole { Executable, Interpreter };
 // its lowest page lands at pie_base (page aligned, ideally aligned to
 // max_align; the caller picks it, e.g. after a first call with pie_base = 0
 // to learn span and max_align); ET_EXEC is loaded at bias 0.
+//
+// Addresses named in the file (p_vaddr + p_memsz) must stay below
+// MOAT_RESERVED_BASE; a placed ET_DYN may lie anywhere below mm::kUserTop that
+// misses [MOAT_RESERVED_BASE, MOAT_RESERVED_END). Errors:
+//   ENOEXEC (ELIBBAD for an interpreter): bad ident/machine/phentsize/phnum,
+//     headers or segment bytes outside the file, p_align not a power of two,
+//     unsorted or overlapping PT_LOADs, bad PT_INTERP;
+//   ENOEXEC (EINVAL for an interpreter): bad e_type, nothing to load;
+//   EINVAL (ENOMEM for an interpreter): p_filesz > p_memsz, a segment or the
+//     entry outside the allowed range;
+//   EINVAL: p_offset and p_vaddr not congruent modulo the page size, or a
+//     misaligned pie_base; ENOMEM: span >= 64 GiB or no room at pie_base;
+//   EPERM: an ET_EXEC below mm::kMinAddr; errors from src.pread as they are.
 ErrorOr<ElfImage> load_elf(ElfSource& src, uint64_t pie_base, ElfRole role = ElfRole::Executable);
 
 // An ElfSource over bytes in memory (tests, and small in-memory images).

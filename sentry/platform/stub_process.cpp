@@ -183,8 +183,12 @@ ErrorOr<std::unique_ptr<StubProcess>> StubProcess::create() {
   if (filter.size() > MOAT_MAX_FILTER) return Errno::TooBig;
   memcpy(h->filter, filter.data(), filter.size() * sizeof(sock_filter));
   h->filter_len = static_cast<uint32_t>(filter.size());
-  h->stub_spin_cycles = tsc_per_us() * 50;
-  if (const char* s = getenv("MOAT_STUB_SPIN_US")) h->stub_spin_cycles = tsc_per_us() * strtoull(s, nullptr, 10);
+  // Stub spin budget: up to 100 us (a sleep and cross-CPU wake-up costs
+  // 20-80 us here), down to 5 us after calls that kept blocking.
+  uint64_t max_us = 100, min_us = 5;
+  if (const char* s = getenv("MOAT_STUB_SPIN_US")) max_us = strtoull(s, nullptr, 10);
+  h->stub_spin_cycles = tsc_per_us() * max_us;
+  h->stub_spin_min_cycles = tsc_per_us() * std::min(min_us, max_us);
   h->sigsys_handler = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_sigsys));
   h->sigreturn_restorer = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_restorer));
 

@@ -57,9 +57,11 @@ void UringSleep::await_suspend(std::coroutine_handle<> h) {
 Worker* Worker::current() { return t_current; }
 
 Worker::Worker(int index) : m_index(index) {
-  uint64_t us = 200;
+  uint64_t us = 500;
   if (const char* s = getenv("MOAT_WORKER_SPIN_US")) us = strtoull(s, nullptr, 10);
-  m_spin_cycles = StubProcess::tsc_per_us() * us;
+  m_spin_max_cycles = StubProcess::tsc_per_us() * us;
+  m_spin_min_cycles = std::min(m_spin_max_cycles, StubProcess::tsc_per_us() * 20);
+  m_spin_cycles = m_spin_max_cycles / 2;
 }
 
 // Runs on the worker's own thread: IORING_SETUP_SINGLE_ISSUER binds the ring
@@ -234,8 +236,17 @@ void Worker::run() {
       __builtin_ia32_pause();
       continue;
     }
+    uint64_t slept_from = __builtin_ia32_rdtsc();
     sleep();
     last_work = __builtin_ia32_rdtsc();
+    // Adapt the spin budget: a sleep that ended soon after it began means the
+    // guest's gaps are just longer than the budget (each one paid a wake-up),
+    // so spin longer; long sleeps mean an idle guest, so spin less.
+    uint64_t slept = last_work - slept_from;
+    if (slept < m_spin_cycles * 4)
+      m_spin_cycles = std::min(m_spin_max_cycles, m_spin_cycles * 2);
+    else if (slept > m_spin_max_cycles * 16)
+      m_spin_cycles = std::max(m_spin_min_cycles, m_spin_cycles / 2);
   }
 }
 

@@ -64,7 +64,9 @@ class Worker {
   bool m_ring_ready = false;
   bool m_futex_supported = true;
   std::vector<Process*> m_processes;
-  uint64_t m_spin_cycles = 0;
+  uint64_t m_spin_cycles = 0;  // adapts between min and max
+  uint64_t m_spin_min_cycles = 0;
+  uint64_t m_spin_max_cycles = 0;
 };
 
 class WorkerPool {

@@ -47,8 +47,9 @@ void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
     });
     return;
   }
+  // Unimplemented: the table says which errno (ENOSYS unless it says why not).
   SyscallContext ctx{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
-  complete_syscall(ctx, Errno::NOSYS);
+  complete_syscall(ctx, entry ? entry->unimplemented_errno : Errno::NOSYS);
 }
 
 }  // namespace
@@ -59,8 +60,7 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
   int64_t value = to_guest_result(result);
   sandbox.count_syscall(ctx.nr, value);
   if (sandbox.config().strace == StraceMode::Full) {
-    std::string line = "[pid " + std::to_string(ctx.thread.tid()) + "] " + format_syscall_entry(ctx) +
-                       format_syscall_exit(ctx, value) + "\n";
+    std::string line = "[pid " + std::to_string(ctx.thread.tid()) + "] " + format_syscall(ctx, value) + "\n";
     write_trace(sandbox, line);
   }
   if (ctx.replied) return;

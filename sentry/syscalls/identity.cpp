@@ -161,7 +161,7 @@ ErrorOr<int64_t> sys_getrandom(SyscallContext& ctx) {
   // The host pool is initialised long before a sandbox starts, so the
   // sentry's own getrandom never blocks here; GRND_RANDOM is the same pool
   // since Linux 5.6.
-  char chunk[256];
+  char chunk[4096];
   uint64_t done = 0;
   while (done < len) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof chunk, len - done));
