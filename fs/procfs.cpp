@@ -75,7 +75,7 @@ class ProcFdDir final : public Node {
   pid_t m_pid;
 };
 
-enum class Gen { Maps, Cmdline, Environ, Comm, Status };
+enum class Gen { Maps, Cmdline, Environ, Comm, Status, Mounts };
 
 std::string read_guest_range(Process& p, uint64_t start, uint64_t end) {
   if (end <= start || end - start > (1u << 20)) return {};
@@ -92,6 +92,13 @@ std::string generate(Process& p, Gen kind) {
     case Gen::Cmdline: return read_guest_range(p, p.arg_start, p.arg_end);
     case Gen::Environ: return read_guest_range(p, p.env_start, p.env_end);
     case Gen::Comm: return p.comm + "\n";
+    case Gen::Mounts:
+      return "none / hostfs ro,nodev 0 0\n"
+             "proc /proc proc rw,nosuid,nodev,noexec 0 0\n"
+             "tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n"
+             "devtmpfs /dev devtmpfs rw,nosuid 0 0\n"
+             "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
+             "sysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\n";
     case Gen::Status: {
       std::string s = "Name:\t" + p.comm + "\nUmask:\t" + std::to_string(p.fs().umask()) + "\nState:\tR (running)\n";
       s += "Tgid:\t" + std::to_string(p.pid()) + "\nPid:\t" + std::to_string(p.pid()) + "\nPPid:\t" +
@@ -155,8 +162,9 @@ class ProcPidDir final : public Node {
       });
     if (name == "root") return link(4, [](const Caller&) -> ErrorOr<std::string> { return std::string("/"); });
     static constexpr std::pair<std::string_view, Gen> kGen[] = {
-        {"maps", Gen::Maps}, {"cmdline", Gen::Cmdline}, {"environ", Gen::Environ}, {"comm", Gen::Comm}, {"status", Gen::Status}};
-    for (int i = 0; i < 5; ++i)
+        {"maps", Gen::Maps}, {"cmdline", Gen::Cmdline}, {"environ", Gen::Environ}, {"comm", Gen::Comm}, {"status", Gen::Status},
+        {"mounts", Gen::Mounts}};
+    for (int i = 0; i < 6; ++i)
       if (name == kGen[i].first) return RefPtr<Node>(make_ref<ProcGenNode>(m_pid, 5 + i, kGen[i].second));
     return Errno::NOENT;
   }
@@ -168,7 +176,7 @@ class ProcPidDir final : public Node {
                                  {"cwd", pid_ino(m_pid, 3), DT_LNK},     {"root", pid_ino(m_pid, 4), DT_LNK},
                                  {"maps", pid_ino(m_pid, 5), DT_REG},    {"cmdline", pid_ino(m_pid, 6), DT_REG},
                                  {"environ", pid_ino(m_pid, 7), DT_REG}, {"comm", pid_ino(m_pid, 8), DT_REG},
-                                 {"status", pid_ino(m_pid, 9), DT_REG}};
+                                 {"status", pid_ino(m_pid, 9), DT_REG},  {"mounts", pid_ino(m_pid, 10), DT_REG}};
   }
   ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
     return DirFile::create(loc, flags, caller);
@@ -189,6 +197,7 @@ class ProcRoot final : public Node {
       pid_t pid = caller.process->pid();
       return RefPtr<Node>(make_ref<SynthSymlink>(procfs_info(), 2, std::to_string(pid)));
     }
+    if (name == "mounts") return RefPtr<Node>(make_ref<SynthSymlink>(procfs_info(), 3, std::string("self/mounts")));
     auto pid = parse_number(name);
     if (pid && process_for(caller, *pid)) return RefPtr<Node>(make_ref<ProcPidDir>(*pid));
     return Errno::NOENT;
@@ -197,6 +206,7 @@ class ProcRoot final : public Node {
     std::vector<DirEntry> out{{".", 1, DT_DIR}, {"..", 1, DT_DIR}};
     if (caller.process) {
       out.push_back(DirEntry{"self", 2, DT_LNK});
+      out.push_back(DirEntry{"mounts", 3, DT_LNK});
       pid_t pid = caller.process->pid();
       out.push_back(DirEntry{std::to_string(pid), pid_ino(pid, 0), DT_DIR});
     }

@@ -39,6 +39,7 @@ void print_usage(FILE* out) {
           "      --root-dir DIR   the sandbox's root filesystem (default /), read-only;\n"
           "                       /tmp is a private in-memory filesystem\n"
           "      --strace         print every guest syscall to stderr\n"
+          "      --strace=summary print per-syscall counts at exit (like strace -c)\n"
           "  moat --version\n"
           "  moat help\n");
 }
@@ -178,6 +179,7 @@ int run_do(const std::vector<std::string>& args) {
     fprintf(stderr, "moat: %s: cannot start: %s\n", argv[0].c_str(), errno_message(start_error).c_str());
     return 126;
   }
+  if (config.strace == StraceMode::Summary) fputs(sandbox.format_summary().c_str(), stderr);
   int recorded = process.exit_status.load();
   if (recorded >= 0) status = recorded;
   if (WIFEXITED(status)) return WEXITSTATUS(status);

@@ -26,7 +26,7 @@ namespace moat {
 namespace {
 
 // Linux allows a few levels of interpreters (fs/exec.c, search_binary_handler).
-constexpr int kMaxShebangDepth = 4;
+constexpr int kMaxShebangDepth = 5;
 constexpr uint64_t kPieBase = 0x555555554000ULL;
 constexpr uint64_t kStackTop = 0x7ff000000000ULL;
 

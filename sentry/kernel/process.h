@@ -67,6 +67,8 @@ class Thread {
   // result of a host operation), and what it reported.
   std::coroutine_handle<> stub_waiter;
   bool stub_reported = false;
+  bool stub_started = false;  // HELLO seen
+  bool in_syscall = false;    // a syscall of this thread is being served
   int64_t stub_result = 0;
 
  private:

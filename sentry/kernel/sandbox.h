@@ -43,6 +43,8 @@ class Sandbox {
   void count_syscall(uint64_t nr, int64_t result);
   uint64_t enosys_count() const { return m_enosys.load(); }
   std::array<std::atomic<uint64_t>, 512>& call_counts() { return m_calls; }
+  // `strace -c`-style table of the calls counted so far.
+  std::string format_summary() const;
 
  private:
   SandboxConfig m_config;

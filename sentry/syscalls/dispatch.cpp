@@ -32,6 +32,7 @@ void write_trace(Sandbox& sandbox, const std::string& line) {
 }
 
 void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
+  t.in_syscall = true;
   const SyscallEntry* entry = syscall_entry(nr);
   if (entry && entry->sync) {
     SyscallContext ctx{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
@@ -63,6 +64,7 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
     std::string line = "[pid " + std::to_string(ctx.thread.tid()) + "] " + format_syscall(ctx, value) + "\n";
     write_trace(sandbox, line);
   }
+  ctx.thread.in_syscall = false;
   if (ctx.replied) return;
   // EPIPE from a write raises SIGPIPE; until signal delivery lands, its
   // default action (terminate) is carried out directly.
@@ -83,6 +85,16 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
   moat_slot* slot = process.stub().slot(slot_index);
   if (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != MOAT_SLOT_STUB_POSTED) return;
   uint32_t kind = slot->request_kind;
+  // A thread has at most one request outstanding; anything else is forged.
+  bool valid = false;
+  if (kind == MOAT_REQ_SYSCALL) valid = t->stub_started && !t->in_syscall;
+  if (kind == MOAT_REQ_HELLO) valid = !t->stub_started;
+  if (kind == MOAT_REQ_OP_RESULT) valid = static_cast<bool>(t->stub_waiter);
+  if (!valid) {
+    process.kill_with_signal(SIGKILL);
+    return;
+  }
+  if (kind == MOAT_REQ_HELLO) t->stub_started = true;
   if (kind == MOAT_REQ_SYSCALL) {
     uint64_t nr = slot->nr;
     uint64_t args[6];
@@ -99,8 +111,7 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
     }
     return;
   }
-  // A forged request kind: the guest broke the protocol; end that process.
-  process.stub().kill(SIGKILL);
+  process.kill_with_signal(SIGKILL);
 }
 
 }  // namespace moat

@@ -9,7 +9,7 @@ HELLO_CPP=$(need_fixture hello_cpp)
 SEGV=$(need_fixture segv)
 
 compare "python3 json and listdir" cat \
-  python3 -c 'import os,sys,json; print(json.dumps(sorted(os.listdir("/"))[:3]), sum(range(10)))'
+  "$PYTHON" -c 'import os,sys,json; print(json.dumps(sorted(os.listdir("/"))[:3]), sum(range(10)))'
 compare "busybox ls -la /usr/bin" cat /bin/busybox ls -la /usr/bin
 compare "ls -la /usr/bin" cat /bin/ls -la /usr/bin
 compare "ls -la /usr" cat /bin/ls -la /usr
@@ -32,7 +32,7 @@ else
 fi
 
 # The guest's exit status is moat's exit status.
-run exit7 "$MOAT" do -- python3 -c 'import sys; sys.exit(7)'
+run exit7 "$MOAT" do -- "$PYTHON" -c 'import sys; sys.exit(7)'
 expect_status "python3 sys.exit(7) exits 7" exit7 7
 
 # A guest killed by signal N makes moat exit 128+N (SIGSEGV: 139), and output

@@ -69,7 +69,7 @@ exec 3<&-
 wait "$MOAT_PID" 2>/dev/null
 
 # The guest has a pid space of its own, in which it is the first process.
-run pid1 "$MOAT" do -- python3 -c 'import os; print(os.getpid())'
+run pid1 "$MOAT" do -- "$PYTHON" -c 'import os; print(os.getpid())'
 expect_status "python3 getpid runs" pid1 0
 expect_grep "the guest sees itself as pid 1" "$E2E_TMP/pid1.out" '^1$'
 

@@ -14,6 +14,9 @@ set -u -o pipefail
 SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 MOAT=${MOAT:-$SRC/build/moat}
 FIXTURES=${FIXTURES:-$SRC/build/tests}
+# Debian's python3, not whatever PATH finds first: a version-manager shim (a
+# shell script that execs) would test fork and exec, not python.
+PYTHON=/usr/bin/python3
 # Seconds a single run may take before it counts as a hang.
 E2E_TIMEOUT=${E2E_TIMEOUT:-60}
 
@@ -22,7 +25,12 @@ ulimit -c 0 2>/dev/null || true
 
 E2E_FAILURES=0
 E2E_CHECKS=0
-E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/moat-e2e.XXXXXX")
+# Scratch files live in the build tree, not /tmp: the guest's /tmp is the
+# sandbox's own, so files made there would be invisible inside moat.
+E2E_TMP=$(mktemp -d "${E2E_SCRATCH:-$FIXTURES}/e2e-scratch.XXXXXX") || {
+  echo "FAIL: cannot make a scratch directory in ${E2E_SCRATCH:-$FIXTURES}" >&2
+  exit 1
+}
 E2E_BG_PIDS=()
 
 e2e_cleanup() {

@@ -7,7 +7,7 @@ NAME=moat-tmpfs-probe-$$-$RANDOM$RANDOM
 CONTENT="written inside moat $RANDOM"
 rm -f "/tmp/$NAME"
 
-run tmpfs "$MOAT" do -- python3 -c '
+run tmpfs "$MOAT" do -- "$PYTHON" -c '
 import os, sys
 name, content = sys.argv[1], sys.argv[2]
 path = os.path.join("/tmp", name)
@@ -32,7 +32,7 @@ else
 fi
 
 # A second sandbox starts with a /tmp of its own, without the first one's file.
-run tmpfs_again "$MOAT" do -- python3 -c 'import os, sys; print(os.path.exists("/tmp/" + sys.argv[1]))' "$NAME"
+run tmpfs_again "$MOAT" do -- "$PYTHON" -c 'import os, sys; print(os.path.exists("/tmp/" + sys.argv[1]))' "$NAME"
 expect_status "a second sandbox runs" tmpfs_again 0
 expect_grep "a second sandbox does not see the first one's /tmp file" "$E2E_TMP/tmpfs_again.out" '^False$'
 

@@ -31,7 +31,8 @@ struct TmpFixture {
   }
   std::vector<std::string> names() {
     std::vector<std::string> out;
-    for (auto& e : root->list(caller).value()) out.push_back(e.name);
+    auto entries = root->list(caller).release_value();
+    for (auto& e : entries) out.push_back(e.name);
     return out;
   }
 };
@@ -73,7 +74,8 @@ TEST_CASE("tmpfs: O_APPEND writes at the end", "[fs][tmpfs]") {
   REQUIRE(!tf->pwrite_sync(std::as_bytes(std::span("abc", 3)), -1).is_error());
   REQUIRE(!tf->pwrite_sync(std::as_bytes(std::span("def", 3)), 0).is_error());
   CHECK(node->stat().value().st_size == 6);
-  CHECK(tf->position() == 6);
+  // pwrite appends under O_APPEND but leaves the position alone (pwrite(2) BUGS).
+  CHECK(tf->position() == 3);
 }
 
 TEST_CASE("tmpfs: mkdir, unlink and rmdir error rules", "[fs][tmpfs]") {
