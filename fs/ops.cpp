@@ -13,19 +13,9 @@ namespace moat::fs {
 
 namespace {
 
-// Sandbox has no "has a vfs" query; remember which Vfs this code installed.
-// FIXME: ask for Sandbox::has_vfs() and drop this.
-MutexProtected<std::unordered_map<const Sandbox*, const Vfs*>> g_installed;
-
 ErrorOr<Vfs*> ensure_vfs(Sandbox& sandbox) {
-  return g_installed.with_lock([&](auto& map) -> ErrorOr<Vfs*> {
-    auto it = map.find(&sandbox);
-    if (it != map.end() && &sandbox.vfs() == it->second) return &sandbox.vfs();
-    auto created = TRY(Vfs::create(sandbox.config().root_dir));
-    map[&sandbox] = created.get();
-    sandbox.set_vfs(std::move(created));
-    return &sandbox.vfs();
-  });
+  if (!sandbox.has_vfs()) sandbox.set_vfs(TRY(Vfs::create(sandbox.config().root_dir)));
+  return &sandbox.vfs();
 }
 
 ErrorOr<Location> start_for(Process& p, int dirfd, std::string_view path) {

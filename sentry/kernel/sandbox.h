@@ -35,6 +35,7 @@ class Sandbox {
 
   const SandboxConfig& config() const { return m_config; }
   fs::Vfs& vfs() { return *m_vfs; }
+  bool has_vfs() const { return m_vfs != nullptr; }
   void set_vfs(std::unique_ptr<fs::Vfs> vfs);
 
   pid_t allocate_pid() { return m_next_pid.fetch_add(1); }

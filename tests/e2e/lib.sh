@@ -195,11 +195,12 @@ need_fixture() {
 }
 
 # descendants PID: prints PID's descendant pids (not PID itself), from the
-# PPid lines of /proc/*/status.
+# Pid and PPid lines of /proc/*/status. cat, not awk, opens the files: awk
+# would stop at the first process that exits between the glob and the read.
 descendants() {
   local root=$1
-  awk -v root="$root" '
-    FNR == 1 { pid = FILENAME; sub("^/proc/", "", pid); sub("/status$", "", pid) }
+  cat /proc/[0-9]*/status 2>/dev/null | awk -v root="$root" '
+    $1 == "Pid:" { pid = $2 }
     $1 == "PPid:" { parent[pid] = $2 }
     END {
       frontier[root] = 1
@@ -210,5 +211,5 @@ descendants() {
           seen[p] = 1; frontier[p] = 1; changed = 1; print p
         }
       }
-    }' /proc/[0-9]*/status 2>/dev/null
+    }'
 }

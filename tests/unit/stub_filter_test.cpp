@@ -48,7 +48,7 @@ TEST_CASE("stub filter traps every syscall outside the stub code", "[stub]") {
   const uint64_t start = MOAT_STUB_BASE, end = MOAT_STUB_BASE + 0x800;
   auto prog = moat::stub::build_stub_filter(start, end);
   REQUIRE(prog.size() <= MOAT_MAX_FILTER);
-  for (uint64_t ip : {0x401000ULL, start - 1, end, end + 0x1000, 0x7ffff7fc1000ULL, start + (1ULL << 32)}) {
+  for (uint64_t ip : std::initializer_list<uint64_t>{0x401000, start - 1, end, end + 0x1000, 0x7ffff7fc1000, start + (1ULL << 32)}) {
     CHECK(run_filter(prog, call(SYS_getpid, ip)) == SECCOMP_RET_TRAP);
     CHECK(run_filter(prog, call(SYS_mmap, ip)) == SECCOMP_RET_TRAP);
     CHECK(run_filter(prog, call(SYS_execve, ip)) == SECCOMP_RET_TRAP);
