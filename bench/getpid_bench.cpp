@@ -16,7 +16,6 @@
 // this executable) and can be overridden with the environment variables MOAT
 // and GETPID_LOOP; GETPID_CALLS sets N (default 200000).
 #include <benchmark/benchmark.h>
-
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -100,10 +99,13 @@ ChildResult run_and_parse(const std::vector<std::string>& argv) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFSIGNALED(status)) return {std::nullopt, argv[0] + " killed by signal " + std::to_string(WTERMSIG(status))};
-  if (WEXITSTATUS(status) != 0) return {std::nullopt, argv[0] + " exited " + std::to_string(WEXITSTATUS(status))};
+  if (WIFSIGNALED(status))
+    return {std::nullopt, argv[0] + " killed by signal " + std::to_string(WTERMSIG(status))};
+  if (WEXITSTATUS(status) != 0)
+    return {std::nullopt, argv[0] + " exited " + std::to_string(WEXITSTATUS(status))};
   while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
-  auto last_line = output.substr(output.find_last_of('\n') == std::string::npos ? 0 : output.find_last_of('\n') + 1);
+  auto last_line =
+      output.substr(output.find_last_of('\n') == std::string::npos ? 0 : output.find_last_of('\n') + 1);
   char* end = nullptr;
   double ns = std::strtod(last_line.c_str(), &end);
   if (end == last_line.c_str() || !std::isfinite(ns) || ns <= 0)
@@ -138,7 +140,10 @@ void BM_getpid_moat(benchmark::State& state) {
   run_child_benchmark(state, {moat_path(), "do", "--", getpid_loop_path(), std::to_string(getpid_calls())});
 }
 
-BENCHMARK(BM_getpid_native)->Unit(benchmark::kNanosecond)->Repetitions(kRepetitions)->DisplayAggregatesOnly(true);
+BENCHMARK(BM_getpid_native)
+    ->Unit(benchmark::kNanosecond)
+    ->Repetitions(kRepetitions)
+    ->DisplayAggregatesOnly(true);
 BENCHMARK(BM_getpid_loop_native)
     ->Unit(benchmark::kNanosecond)
     ->UseManualTime()
@@ -193,7 +198,8 @@ int main(int argc, char** argv) {
   // A custom reporter does not see --benchmark_color: colour only a terminal.
   const char* term = std::getenv("TERM");
   bool color = isatty(STDOUT_FILENO) && term && std::strcmp(term, "dumb") != 0;
-  SummaryReporter reporter(color ? benchmark::ConsoleReporter::OO_Defaults : benchmark::ConsoleReporter::OO_Tabular);
+  SummaryReporter reporter(color ? benchmark::ConsoleReporter::OO_Defaults
+                                 : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
@@ -203,14 +209,16 @@ int main(int argc, char** argv) {
   std::printf("\n");
   if (loop_native) std::printf("getpid_loop natively (same method as moat): %.1f ns\n", *loop_native);
   if (!moat) std::printf("moat: %s\n", reporter.error("BM_getpid_moat").c_str());
-  auto show = [](std::optional<double> ns) { return ns ? std::to_string(std::lround(*ns)) : std::string("n/a"); };
+  auto show = [](std::optional<double> ns) {
+    return ns ? std::to_string(std::lround(*ns)) : std::string("n/a");
+  };
   std::string ratio = "n/a";
   if (native && moat && *native > 0) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f", *moat / *native);
     ratio = buf;
   }
-  std::printf("getpid round trip: native %s ns, moat %s ns, ratio %s\n", show(native).c_str(), show(moat).c_str(),
-              ratio.c_str());
+  std::printf("getpid round trip: native %s ns, moat %s ns, ratio %s\n", show(native).c_str(),
+              show(moat).c_str(), ratio.c_str());
   return 0;
 }

@@ -55,7 +55,7 @@ else
       fail "stub $pid vanished before it could be inspected"
       continue
     }
-    echo "  stub process $pid ($how): $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+    echo "  stub process $pid ($how), comm $(cat "/proc/$pid/comm" 2>/dev/null)"
     expect_grep "stub $pid: seccomp filter mode" "$status_file" $'^Seccomp:\t2$'
     expect_grep "stub $pid: no_new_privs" "$status_file" $'^NoNewPrivs:\t1$'
     for cap in CapEff CapPrm CapBnd CapInh CapAmb; do

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers sourced by the e2e tests (tests/e2e/*.sh); not a test itself.
 #
 # Environment (set by ctest, see tests/CMakeLists.txt):
@@ -16,6 +17,7 @@ MOAT=${MOAT:-$SRC/build/moat}
 FIXTURES=${FIXTURES:-$SRC/build/tests}
 # Debian's python3, not whatever PATH finds first: a version-manager shim (a
 # shell script that execs) would test fork and exec, not python.
+# shellcheck disable=SC2034 # used by the tests that source this file
 PYTHON=/usr/bin/python3
 # Seconds a single run may take before it counts as a hang.
 E2E_TIMEOUT=${E2E_TIMEOUT:-60}
@@ -41,6 +43,8 @@ e2e_cleanup() {
   rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
+# A signal ends the test through exit, so the EXIT trap still cleans up.
+trap "exit 130" INT TERM HUP PIPE
 
 if [[ ! -x $MOAT ]]; then
   echo "FAIL: moat binary not found or not executable: $MOAT" >&2
