@@ -1,6 +1,7 @@
 #include "sentry/platform/worker.h"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +65,29 @@ Worker::Worker(int index) : m_index(index) {
   m_spin_cycles = m_spin_max_cycles / 2;
 }
 
+// Pins the worker to one CPU of those it may use, counting from the last:
+// the serving worker then spins on its own CPU and the scheduler puts the
+// guest thread on another (the probes' "split" case, the fastest hand-off).
+// MOAT_PIN_WORKERS=0 turns it off; with one CPU there is nothing to split.
+void Worker::pin_to_cpu() {
+  if (const char* pin = getenv("MOAT_PIN_WORKERS"); pin && *pin == '0') return;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
+  int count = CPU_COUNT(&allowed);
+  if (count < 2) return;
+  int want = count - 1 - m_index % count;
+  for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (seen++ == want) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      sched_setaffinity(0, sizeof(one), &one);
+      return;
+    }
+  }
+}
+
 // Runs on the worker's own thread: IORING_SETUP_SINGLE_ISSUER binds the ring
 // to the thread that creates it.
 void Worker::init_ring() {
@@ -93,6 +117,7 @@ void Worker::start() {
     // IORING_SETUP_SINGLE_ISSUER binds the ring to the first submitting
     // thread: only this one ever submits.
     t_current = this;
+    pin_to_cpu();
     init_ring();
     run();
   });

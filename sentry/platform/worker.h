@@ -45,6 +45,7 @@ class Worker {
 
  private:
   void init_ring();
+  void pin_to_cpu();
   void run();
   bool poll_processes();
   bool run_posted();
