@@ -25,6 +25,17 @@ E2E_TIMEOUT=${E2E_TIMEOUT:-60}
 # Killed-by-signal fixtures must not leave core files behind (or be slowed by them).
 ulimit -c 0 2>/dev/null || true
 
+# The guest's /tmp is the sandbox's own in-memory filesystem, so a build tree
+# under the host's /tmp (a CI clone there, say) is invisible inside moat: run
+# from a copy of the fixtures outside /tmp instead.
+case "$(realpath -m "$FIXTURES")/" in
+  /tmp/*)
+    E2E_FIXTURE_COPY=$(mktemp -d /var/tmp/moat-e2e-fixtures.XXXXXX)
+    find "$FIXTURES" -maxdepth 1 -type f -exec cp -a {} "$E2E_FIXTURE_COPY"/ \;
+    FIXTURES=$E2E_FIXTURE_COPY
+    ;;
+esac
+
 E2E_FAILURES=0
 E2E_CHECKS=0
 # Scratch files live in the build tree, not /tmp: the guest's /tmp is the
@@ -41,6 +52,7 @@ e2e_cleanup() {
     kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$E2E_TMP"
+  if [[ -n ${E2E_FIXTURE_COPY:-} ]]; then rm -rf "$E2E_FIXTURE_COPY"; fi
 }
 trap e2e_cleanup EXIT
 # A signal ends the test through exit, so the EXIT trap still cleans up.
