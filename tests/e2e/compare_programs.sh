@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 HELLO_STATIC=$(need_fixture hello_static)
 HELLO_CPP=$(need_fixture hello_cpp)
 SEGV=$(need_fixture segv)
+HELLO_PIE=$(need_fixture hello_static_pie)
+BAD_SYSCALLS=$(need_fixture bad_syscalls)
 
 compare "python3 json and listdir" cat \
   "$PYTHON" -c 'import os,sys,json; print(json.dumps(sorted(os.listdir("/"))[:3]), sum(range(10)))'
@@ -19,7 +21,11 @@ compare "ls -a / (names only)" cat /bin/ls -a -1 /
 compare "env (sorted)" "grep -v '^_=' | sort" /usr/bin/env
 compare "static hello" cat "$HELLO_STATIC" one two
 compare "dynamic C++ hello (exit 3)" cat "$HELLO_CPP" a b c
+compare "static-pie hello" cat "$HELLO_PIE" x
 compare "segv fixture (SIGSEGV)" cat "$SEGV"
+# Syscall numbers outside the table and bad pointers fail as on Linux, and the
+# sentry goes on serving the guest.
+compare "hostile syscall numbers and pointers" cat "$BAD_SYSCALLS"
 
 # stdin reaches the guest.
 printf 'hi\n' >"$E2E_TMP/hi.txt"
