@@ -40,6 +40,8 @@ void print_usage(FILE* out) {
           "                       /tmp is a private in-memory filesystem\n"
           "      --strace         print every guest syscall to stderr\n"
           "      --strace=summary print per-syscall counts at exit (like strace -c)\n"
+          "  moat help syscalls\n"
+          "      Print which Linux syscalls moat implements (docs/syscalls.md).\n"
           "  moat --version\n"
           "  moat help\n");
 }

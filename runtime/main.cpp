@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/cli.h"
+#include "sentry/syscalls/table.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -16,6 +17,11 @@ int main(int argc, char** argv) {
   const std::string& cmd = args[0];
   if (cmd == "--version" || cmd == "version") {
     printf("moat version %s\n", MOAT_VERSION);
+    return 0;
+  }
+  if (cmd == "help" && args.size() > 1 && args[1] == "syscalls") {
+    std::string doc = moat::syscall_coverage_markdown();
+    fwrite(doc.data(), 1, doc.size(), stdout);
     return 0;
   }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

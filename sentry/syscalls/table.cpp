@@ -507,7 +507,9 @@ std::string syscall_coverage_markdown() {
   out += "|---:|------|---------|------|\n";
   for (const SyscallEntry& e : kTable) {
     std::string note = e.note ? e.note : "";
-    if (e.support == Support::Unimplemented && e.unimplemented_errno != Errno::NOSYS) {
+    if (e.support == Support::Unimplemented) {
+      // Say what the guest gets back; "not implemented" alone adds nothing.
+      if (note == kNotImplemented) note.clear();
       note = std::string("returns ") + errno_name(e.unimplemented_errno) + (note.empty() ? "" : ": ") + note;
     }
     // A '|' inside a note would split the Markdown cell.
