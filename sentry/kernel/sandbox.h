@@ -41,7 +41,7 @@ class Sandbox {
   pid_t allocate_pid() { return m_next_pid.fetch_add(1); }
 
   // Per-syscall counters: calls, errors, ENOSYS returns.
-  void count_syscall(uint64_t nr, int64_t result);
+  void count_syscall(uint64_t nr, int64_t result, uint64_t cycles = 0);
   uint64_t enosys_count() const { return m_enosys.load(); }
   std::array<std::atomic<uint64_t>, 512>& call_counts() { return m_calls; }
   // `strace -c`-style table of the calls counted so far.
@@ -54,6 +54,7 @@ class Sandbox {
   std::atomic<uint64_t> m_enosys{0};
   std::array<std::atomic<uint64_t>, 512> m_calls{};
   std::array<std::atomic<uint64_t>, 512> m_errors{};
+  std::array<std::atomic<uint64_t>, 512> m_cycles{};  // time in the sentry, TSC cycles
 };
 
 }  // namespace moat

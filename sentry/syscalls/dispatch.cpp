@@ -33,15 +33,18 @@ void write_trace(Sandbox& sandbox, const std::string& line) {
 
 void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
   t.in_syscall = true;
+  const uint64_t start = __builtin_ia32_rdtsc();
   const SyscallEntry* entry = syscall_entry(nr);
   if (entry && entry->sync) {
     SyscallContext ctx{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
+    ctx.start_tsc = start;
     complete_syscall(ctx, entry->sync(ctx));
     return;
   }
   if (entry && entry->async) {
     // The context lives as long as the coroutine; the frame is on the heap anyway.
     auto* ctx = new SyscallContext{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
+    ctx->start_tsc = start;
     spawn(entry->async(*ctx), [ctx](ErrorOr<int64_t> r) {
       complete_syscall(*ctx, std::move(r));
       delete ctx;
@@ -50,6 +53,7 @@ void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
   }
   // Unimplemented: the table says which errno (ENOSYS unless it says why not).
   SyscallContext ctx{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
+  ctx.start_tsc = start;
   complete_syscall(ctx, entry ? entry->unimplemented_errno : Errno::NOSYS);
 }
 
@@ -59,7 +63,7 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
   Process& process = ctx.process();
   Sandbox& sandbox = process.sandbox();
   int64_t value = to_guest_result(result);
-  sandbox.count_syscall(ctx.nr, value);
+  sandbox.count_syscall(ctx.nr, value, __builtin_ia32_rdtsc() - ctx.start_tsc);
   if (sandbox.config().strace == StraceMode::Full) {
     std::string line = "[pid " + std::to_string(ctx.thread.tid()) + "] " + format_syscall(ctx, value) + "\n";
     write_trace(sandbox, line);

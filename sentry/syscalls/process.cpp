@@ -150,7 +150,7 @@ ErrorOr<int64_t> sys_sigaltstack(SyscallContext& ctx) {
       p.altstack_sp = 0;
       p.altstack_size = 0;
     } else {
-      if (next.size < MINSIGSTKSZ) return Errno::NOMEM;
+      if (next.size < 2048) return Errno::NOMEM;  // the kernel's MINSIGSTKSZ
       p.altstack_sp = next.sp;
       p.altstack_size = next.size;
     }
