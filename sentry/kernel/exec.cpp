@@ -186,11 +186,10 @@ Coro<ErrorOr<void>> map_image(Thread& t, const LoadedElf& elf) {
 
 }  // namespace
 
-Coro<ErrorOr<int64_t>> start_guest(Thread& t, ExecPlan plan) {
+Coro<ErrorOr<EntryPoint>> load_plan(Thread& t, ExecPlan& plan) {
   Process& p = t.process();
   mm::AddressSpace& as = p.address_space();
-  co_await StubReport{t};  // thread 0's HELLO: the stub is set up
-  record_reserved(as);
+  if (!as.find(MOAT_RESERVED_BASE)) record_reserved(as);
   as.mmap_base = 0x7f0000000000ULL - random_pages(1 << 20);
 
   CO_TRY(co_await map_image(t, plan.main));
@@ -262,12 +261,36 @@ Coro<ErrorOr<int64_t>> start_guest(Thread& t, ExecPlan plan) {
   p.env_start = stack.env_start;
   p.env_end = stack.env_end;
   p.exe_path = plan.main.path;
+  co_return EntryPoint{entry, stack.sp};
+}
 
-  moat_slot* slot = p.stub().slot(t.slot_index());
-  slot->op_args[0] = entry;
-  slot->op_args[1] = stack.sp;
+Coro<ErrorOr<int64_t>> start_guest(Thread& t, ExecPlan plan) {
+  co_await StubReport{t};  // thread 0's HELLO: the stub is set up
+  CO_TRY_ASSIGN(EntryPoint ep, co_await load_plan(t, plan));
+  moat_slot* slot = t.process().stub().slot(t.slot_index());
+  slot->op_args[0] = ep.rip;
+  slot->op_args[1] = ep.rsp;
   post_reply(slot, MOAT_REPLY_RUN);
   co_return 0;
+}
+
+Coro<ErrorOr<void>> unmap_guest(Thread& t) {
+  mm::AddressSpace& as = t.process().address_space();
+  // Contiguous runs of guest mappings go in one host munmap each.
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  for (const mm::Mapping& m : as.mappings()) {
+    if (m.reserved) continue;
+    if (!runs.empty() && runs.back().second == m.start)
+      runs.back().second = m.end;
+    else
+      runs.emplace_back(m.start, m.end);
+  }
+  for (auto [start, end] : runs) {
+    int64_t r = co_await stub_syscall(t, SYS_munmap, start, end - start);
+    if (r < 0) co_return static_cast<Errno>(-r);
+    as.remove(start, end);
+  }
+  co_return ErrorOr<void>{};
 }
 
 }  // namespace moat

@@ -39,8 +39,20 @@ struct ExecPlan {
 ErrorOr<ExecPlan> prepare_exec(Process& process, const std::string& path, std::vector<std::string> argv,
                                std::vector<std::string> envp);
 
-// Waits for thread 0 of a fresh stub process, maps the plan's images and
-// stack, and lets the thread run the guest's first instruction.
+struct EntryPoint {
+  uint64_t rip;
+  uint64_t rsp;
+};
+
+// Maps the plan's images and initial stack into the thread's (empty) address
+// space and records them; returns where the program starts.
+Coro<ErrorOr<EntryPoint>> load_plan(Thread& thread, ExecPlan& plan);
+
+// Unmaps every guest mapping (the stub region, vDSO and vvar stay).
+Coro<ErrorOr<void>> unmap_guest(Thread& thread);
+
+// Waits for thread 0 of a fresh stub process, loads the plan and lets the
+// thread run the guest's first instruction.
 Coro<ErrorOr<int64_t>> start_guest(Thread& thread, ExecPlan plan);
 
 }  // namespace moat

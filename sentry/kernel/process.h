@@ -69,6 +69,9 @@ class Thread {
   bool stub_reported = false;
   bool stub_started = false;  // HELLO seen
   bool in_syscall = false;    // a syscall of this thread is being served
+  // Where the stub said the trapped thread's saved context is (an offset in
+  // its thread region); validated before use (StubProcess::trapped_context).
+  uint64_t ucontext_off = 0;
   int64_t stub_result = 0;
 
  private:

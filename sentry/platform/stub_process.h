@@ -5,6 +5,7 @@
 // uts namespaces; its only host fd is the control socket for fd passing.
 
 #include <signal.h>
+#include <ucontext.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -32,6 +33,17 @@ class StubProcess {
   }
   // The sentry-side address of a thread region (slot, then alternate stack).
   char* region(uint32_t index) const { return reinterpret_cast<char*>(slot(index)); }
+
+  // The saved user context (registers) of thread index while it is inside
+  // its SIGSYS handler: the signal frame is on the thread's alternate stack,
+  // in shared memory. The offset comes from the stub, so it is checked to lie
+  // within the thread's alternate stack; null when it does not. Changes take
+  // effect when the handler returns.
+  ucontext_t* trapped_context(uint32_t index, uint64_t ucontext_off) const {
+    if (ucontext_off < 4096 || ucontext_off > MOAT_THREAD_REGION - sizeof(ucontext_t) || (ucontext_off & 7))
+      return nullptr;
+    return reinterpret_cast<ucontext_t*>(region(index) + ucontext_off);
+  }
 
   // Sends a host fd to the stub (received by MOAT_OP_MMAP_FD).
   ErrorOr<void> send_fd(int fd);

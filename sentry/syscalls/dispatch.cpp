@@ -101,6 +101,7 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
   if (kind == MOAT_REQ_HELLO) t->stub_started = true;
   if (kind == MOAT_REQ_SYSCALL) {
     uint64_t nr = slot->nr;
+    t->ucontext_off = slot->ucontext_off;
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = slot->args[i];
     run_syscall(*t, nr, args);

@@ -124,6 +124,10 @@ MOAT_SYNC(futex);
 MOAT_ASYNC(exit);
 MOAT_ASYNC(exit_group);
 
+// exec.cpp: replacing the process image
+MOAT_ASYNC(execve);
+MOAT_ASYNC(execveat);
+
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
 

@@ -1,0 +1,3 @@
+module moat.example/goprog
+
+go 1.19
