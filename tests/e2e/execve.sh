@@ -21,7 +21,8 @@ compare "close-on-exec fds are closed, others stay" cat "$PYTHON" -c '
 import os, sys
 r, w = os.pipe()
 os.set_inheritable(w, True)
-check = "import os, sys\nfor fd in sys.argv[1:]:\n    try:\n        os.fstat(int(fd)); print(fd, \"open\")\n    except OSError as e:\n        print(fd, \"closed\", e.errno)\n"
+# Names, not numbers: fds the test runner leaves open shift the numbers natively.
+check = "import os, sys\nfor name, fd in zip([\"inheritable\", \"cloexec\"], sys.argv[1:]):\n    try:\n        os.fstat(int(fd)); print(name, \"open\")\n    except OSError as e:\n        print(name, \"closed\", e.errno)\n"
 os.execv(sys.executable, [sys.executable, "-c", check, str(w), str(r)])
 '
 finish
