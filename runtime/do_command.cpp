@@ -106,7 +106,7 @@ int run_do(const std::vector<std::string>& args) {
   }
 
   Sandbox sandbox(config);
-  Process process(sandbox, sandbox.allocate_pid());
+  Process& process = sandbox.add_process(std::make_unique<Process>(sandbox, sandbox.allocate_pid()));
   Thread& thread = process.add_thread(0, process.pid());
   process.comm = argv[0].substr(argv[0].rfind('/') + 1);
   thread.name = process.comm.substr(0, 15);

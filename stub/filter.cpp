@@ -10,11 +10,11 @@ namespace moat::stub {
 
 const std::vector<int>& stub_allowed_syscalls() {
   // Memory operations on the sentry's instruction, fd passing for file
-  // mappings, the futex hand-off, signal return and exit.
+  // mappings, the futex hand-off, signal return, fork (clone) and exit.
   static const std::vector<int> list = {
       SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_madvise, SYS_recvmsg,      SYS_close,
       SYS_futex, SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_sigaltstack, SYS_arch_prctl,
-      SYS_sched_yield, SYS_exit, SYS_exit_group,
+      SYS_sched_yield, SYS_exit, SYS_exit_group, SYS_clone,
   };
   return list;
 }

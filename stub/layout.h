@@ -59,6 +59,7 @@ enum moat_reply_kind {
   MOAT_REPLY_OP = 2,     /* execute op, then post MOAT_REQ_OP_RESULT */
   MOAT_REPLY_RUN = 3,    /* enter guest code: rip = op_args[0], rsp = op_args[1] */
   MOAT_REPLY_EXIT = 4,   /* exit_group(op_args[0]) */
+  MOAT_REPLY_SIGRETURN = 5, /* restore the ucontext at op_args[0] (rt_sigreturn) */
 };
 
 /* Host operations the stub performs on the sentry's instruction, from its own
@@ -67,6 +68,12 @@ enum moat_op {
   MOAT_OP_SYSCALL = 1, /* raw host syscall op_nr(op_args[0..5]) */
   MOAT_OP_MMAP_FD = 2, /* receive one fd on the control socket, mmap(op_args with
                           fd replaced by it), close it */
+  MOAT_OP_FORK = 3,    /* receive the child's shared-region memfd and control
+                          socket, then fork the host process; the child remaps
+                          its shared region onto the memfd, runs on a stack
+                          below op_args[0] (an offset in its thread region) and
+                          posts MOAT_REQ_HELLO. Result: the child's pid as the
+                          stub's pid namespace sees it. */
 };
 
 struct moat_slot {

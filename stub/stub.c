@@ -22,6 +22,7 @@
 #define NR_rt_sigprocmask 14
 #define NR_rt_sigreturn 15
 #define NR_sched_yield 24
+#define NR_clone 56
 #define NR_recvmsg 47
 #define NR_exit 60
 #define NR_sigaltstack 131
@@ -73,13 +74,13 @@ STUB_INLINE void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
 STUB_INLINE struct moat_header* header(void) { return (struct moat_header*)MOAT_SHARED_BASE; }
 
-/* Receives one fd sent by the sentry with SCM_RIGHTS on the control socket. */
-STUB static long recv_fd(int sock) {
+/* Receives up to two fds sent by the sentry with SCM_RIGHTS on the control
+ * socket; returns how many arrived or -errno. */
+STUB static long recv_fds(int sock, int32_t* fds) {
   struct {
     uint64_t len;
     int32_t level, type;
-    int32_t fd;
-    int32_t pad;
+    int32_t fd[2];
   } cmsg;
   char byte;
   struct {
@@ -95,11 +96,91 @@ STUB static long recv_fd(int sock) {
     uint64_t controllen;
     int32_t flags;
   } msg = {0, 0, &iov, 1, &cmsg, sizeof(cmsg), 0};
-  cmsg.fd = -1;
+  cmsg.fd[0] = cmsg.fd[1] = -1;
   long r = sys6(NR_recvmsg, sock, (long)&msg, MSG_CMSG_CLOEXEC, 0, 0, 0);
   if (r < 0) return r;
-  if (cmsg.level != 1 /* SOL_SOCKET */ || cmsg.type != 1 /* SCM_RIGHTS */ || cmsg.fd < 0) return -9; /* EBADF */
-  return cmsg.fd;
+  if (cmsg.level != 1 /* SOL_SOCKET */ || cmsg.type != 1 /* SCM_RIGHTS */ || cmsg.fd[0] < 0) return -9; /* EBADF */
+  fds[0] = cmsg.fd[0];
+  fds[1] = cmsg.len >= 16 + 8 ? cmsg.fd[1] : -1;
+  return fds[1] >= 0 ? 2 : 1;
+}
+
+STUB static long recv_fd(int sock) {
+  int32_t fds[2];
+  long n = recv_fds(sock, fds);
+  if (n < 0) return n;
+  if (n == 2) sys6(NR_close, fds[1], 0, 0, 0, 0, 0);
+  return fds[0];
+}
+
+STUB static long call_sentry(struct moat_slot* slot);
+
+/* The child of MOAT_OP_FORK, on its own stack in its own shared region: it
+ * drops the parent's control socket and memfd, then reports to the sentry,
+ * which answers with the registers to return to the guest with. */
+STUB __attribute__((noreturn, used)) static void fork_child_start(long memfd, long control) {
+  struct moat_header* h = header();
+  sys6(NR_close, memfd, 0, 0, 0, 0, 0);
+  sys6(NR_close, h->control_fd, 0, 0, 0, 0, 0);  /* the parent's socket, inherited */
+  h->control_fd = (int32_t)control;
+  uint64_t here = (uint64_t)__builtin_frame_address(0);
+  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
+  slot->state = MOAT_SLOT_IDLE;
+  slot->request_kind = MOAT_REQ_HELLO;
+  call_sentry(slot);
+  sys6(NR_exit_group, 127, 0, 0, 0, 0, 0);
+  __builtin_unreachable();
+}
+
+/* Forks the host process. Until the child has remapped its shared region it
+ * must not touch memory: its stack is the parent's alternate stack, shared
+ * with the parent. So the child's path stays in registers and in this one asm
+ * block, and it reaches C code only on a stack inside its new region. */
+STUB static long fork_process(struct moat_slot* slot) {
+  int32_t fds[2];
+  long n = recv_fds(header()->control_fd, fds);
+  if (n < 0) return n;
+  if (n != 2) {
+    sys6(NR_close, fds[0], 0, 0, 0, 0, 0);
+    return -9; /* EBADF */
+  }
+  uint64_t child_rsp = ((uint64_t)slot + (slot->op_args[0] & (MOAT_THREAD_REGION - 1))) & ~15ULL;
+  register long r12 __asm__("r12") = fds[0];
+  register long r13 __asm__("r13") = fds[1];
+  register uint64_t r14 __asm__("r14") = child_rsp - 1024;
+  register void* r15 __asm__("r15") = (void*)&fork_child_start;
+  long ret;
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      /* child: mmap(MOAT_SHARED_BASE, MOAT_SHARED_SIZE, RW, MAP_SHARED|MAP_FIXED, memfd, 0) */
+      "mov $9, %%eax\n\t"
+      "movabs %[base], %%rdi\n\t"
+      "movabs %[size], %%rsi\n\t"
+      "mov $3, %%edx\n\t"
+      "mov $0x11, %%r10d\n\t"
+      "mov %%r12, %%r8\n\t"
+      "xor %%r9d, %%r9d\n\t"
+      "syscall\n\t"
+      "cmp %%rdi, %%rax\n\t"
+      "jne 2f\n\t"
+      "mov %%r14, %%rsp\n\t"
+      "mov %%r12, %%rdi\n\t"
+      "mov %%r13, %%rsi\n\t"
+      "call *%%r15\n\t"
+      "2:\n\t"
+      "mov $231, %%eax\n\t"
+      "mov $126, %%edi\n\t"
+      "syscall\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"(NR_clone), "D"(17 /* SIGCHLD */), "S"(0), "d"(0), "r"(r12), "r"(r13), "r"(r14), "r"(r15),
+        [base] "i"(MOAT_SHARED_BASE), [size] "i"(MOAT_SHARED_SIZE)
+      : "rcx", "r8", "r9", "r10", "r11", "memory");
+  sys6(NR_close, fds[0], 0, 0, 0, 0, 0);
+  sys6(NR_close, fds[1], 0, 0, 0, 0, 0);
+  return ret;
 }
 
 STUB static long run_op(struct moat_slot* slot) {
@@ -113,6 +194,7 @@ STUB static long run_op(struct moat_slot* slot) {
     sys6(NR_close, fd, 0, 0, 0, 0, 0);
     return r;
   }
+  if (slot->op == MOAT_OP_FORK) return fork_process(slot);
   return -22; /* EINVAL */
 }
 
@@ -196,6 +278,14 @@ STUB static long call_sentry(struct moat_slot* slot) {
     if (kind == MOAT_REPLY_RUN) {
       slot->state = MOAT_SLOT_IDLE;
       enter_guest(slot->op_args[0], slot->op_args[1]);
+    }
+    if (kind == MOAT_REPLY_SIGRETURN) {
+      /* rt_sigreturn finds its ucontext at rsp; the sentry checked that it
+       * lies in this thread's region. */
+      uint64_t uc = slot->op_args[0];
+      slot->state = MOAT_SLOT_IDLE;
+      __asm__ volatile("mov %0, %%rsp\n\tmov $15, %%eax\n\tsyscall\n\tud2" ::"r"(uc) : "memory");
+      __builtin_unreachable();
     }
     /* MOAT_REPLY_EXIT, or anything unknown: end the whole process. */
     sys6(NR_exit_group, kind == MOAT_REPLY_EXIT ? (long)slot->op_args[0] : 127, 0, 0, 0, 0, 0);

@@ -31,10 +31,12 @@ Thread* Process::thread_by_slot(uint32_t slot_index) const {
   return nullptr;
 }
 
+// Safe from any thread (and a signal handler): records the status and kills
+// the host process; the worker notices through the pidfd (lifecycle.cpp).
 void Process::kill_with_signal(int sig) {
   int expected = -1;
   exit_status.compare_exchange_strong(expected, sig & 0x7f);
-  m_stub->kill(SIGKILL);
+  if (m_stub) m_stub->kill(SIGKILL);
 }
 
 }  // namespace moat

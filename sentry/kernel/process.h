@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sentry/io/wait_queue.h"
 #include "sentry/mm/address_space.h"
 #include "sentry/mm/user_memory.h"
 
@@ -122,6 +123,14 @@ class Process {
   std::atomic<int> exit_status{-1};
   // Ends the process as if killed by sig (default action).
   void kill_with_signal(int sig);
+
+  // Lifecycle (sentry/kernel/lifecycle.cpp). A zombie has exited and waits
+  // for its parent's wait; reaped means it left the process table.
+  bool zombie = false;
+  bool reaped = false;
+  bool vfork_released = false;  // a vfork child has exec'd or exited
+  WaitQueue child_event;        // a child changed state (wait4 waits here)
+  WaitQueue vfork_done;         // this vfork child released its parent
 
   // Worker-side state of the process's ring (owned by its worker thread).
   class Worker* worker = nullptr;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fs/vfs.h"
+#include "sentry/kernel/process.h"
 #include "sentry/platform/stub_process.h"
 #include "sentry/syscalls/table.h"
 
@@ -13,6 +14,38 @@ namespace moat {
 Sandbox::Sandbox(SandboxConfig config) : m_config(std::move(config)) {}
 
 Sandbox::~Sandbox() = default;
+
+Process& Sandbox::add_process(std::unique_ptr<Process> p) {
+  Process& ref = *p;
+  m_processes[p->pid()] = std::move(p);
+  return ref;
+}
+
+Process* Sandbox::find_process(pid_t pid) const {
+  auto it = m_processes.find(pid);
+  return it == m_processes.end() ? nullptr : it->second.get();
+}
+
+std::vector<Process*> Sandbox::children_of(pid_t pid) const {
+  std::vector<Process*> out;
+  for (auto& [child_pid, p] : m_processes)
+    if (p->ppid() == pid && child_pid != pid) out.push_back(p.get());
+  return out;
+}
+
+void Sandbox::reap(Process& p) {
+  auto it = m_processes.find(p.pid());
+  if (it == m_processes.end() || it->second.get() != &p) return;
+  std::unique_ptr<Process> owned = std::move(it->second);
+  m_processes.erase(it);
+  owned->reaped = true;
+  if (owned->main_thread().in_syscall) m_reaped_in_flight.push_back(std::move(owned));
+}
+
+void Sandbox::release_if_reaped(Process& p) {
+  if (!p.reaped || p.main_thread().in_syscall) return;
+  std::erase_if(m_reaped_in_flight, [&](const std::unique_ptr<Process>& q) { return q.get() == &p; });
+}
 
 void Sandbox::set_vfs(std::unique_ptr<fs::Vfs> vfs) { m_vfs = std::move(vfs); }
 

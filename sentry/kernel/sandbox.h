@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <map>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -40,6 +41,16 @@ class Sandbox {
 
   pid_t allocate_pid() { return m_next_pid.fetch_add(1); }
 
+  // The process table (guest pids). Accessed from the sandbox's worker only,
+  // except add_process for the first process before any worker runs it.
+  Process& add_process(std::unique_ptr<Process> p);
+  Process* find_process(pid_t pid) const;
+  std::vector<Process*> children_of(pid_t pid) const;
+  // Removes a reaped process. One with a syscall still in flight (its own
+  // exit, say) is kept until that syscall completes (release_if_reaped).
+  void reap(Process& p);
+  void release_if_reaped(Process& p);
+
   // Per-syscall counters: calls, errors, ENOSYS returns.
   void count_syscall(uint64_t nr, int64_t result, uint64_t cycles = 0);
   uint64_t enosys_count() const { return m_enosys.load(); }
@@ -51,6 +62,8 @@ class Sandbox {
   SandboxConfig m_config;
   std::unique_ptr<fs::Vfs> m_vfs;
   std::atomic<pid_t> m_next_pid{1};
+  std::map<pid_t, std::unique_ptr<Process>> m_processes;
+  std::vector<std::unique_ptr<Process>> m_reaped_in_flight;
   std::atomic<uint64_t> m_enosys{0};
   std::array<std::atomic<uint64_t>, 512> m_calls{};
   std::array<std::atomic<uint64_t>, 512> m_errors{};

@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <dirent.h>
+#include <sstream>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -101,10 +103,12 @@ void fill_unmap_list(moat_header* h) {
   for (unsigned len : {32u, static_cast<unsigned>(__rseq_size), 20u})
     if (syscall(SYS_rseq, rseq_area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0) break;
 
-  // Signals: defaults everywhere (handlers point into the sentry's image).
+  // Signals: defaults everywhere (handlers point into the sentry's image),
+  // except SIGCHLD: ignoring it makes the host reap forked stub processes by
+  // itself (the sentry keeps the guest's own exit statuses).
   for (int sig = 1; sig < NSIG; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, SIG_DFL);
+    signal(sig, sig == SIGCHLD ? SIG_IGN : SIG_DFL);
   }
 
   // The shared region and the stub code at their fixed addresses.
@@ -206,30 +210,95 @@ ErrorOr<std::unique_ptr<StubProcess>> StubProcess::create() {
 }
 
 StubProcess::~StubProcess() {
-  if (m_pid > 0) ::kill(m_pid, SIGKILL);
+  kill(SIGKILL);
   if (m_header) munmap(m_header, MOAT_SHARED_SIZE);
 }
 
-ErrorOr<void> StubProcess::send_fd(int fd) {
+ErrorOr<std::unique_ptr<StubProcess>> StubProcess::prepare_fork(const StubProcess& parent, uint32_t index,
+                                                                UniqueFd& child_control) {
+  std::unique_ptr<StubProcess> p(new StubProcess());
+  p->m_memfd = UniqueFd(memfd_create("moat-shared", MFD_CLOEXEC));
+  if (!p->m_memfd) return last_host_errno();
+  if (ftruncate(p->m_memfd.get(), MOAT_SHARED_SIZE) != 0) return last_host_errno();
+  void* m = mmap(nullptr, MOAT_SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, p->m_memfd.get(), 0);
+  if (m == MAP_FAILED) return last_host_errno();
+  p->m_header = static_cast<moat_header*>(m);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return last_host_errno();
+  p->m_control = UniqueFd(sv[0]);
+  child_control = UniqueFd(sv[1]);
+
+  const moat_header* ph = parent.header();
+  moat_header* h = p->m_header;
+  h->magic = MOAT_HEADER_MAGIC;
+  h->control_fd = ph->control_fd;  // the child replaces it with the fd it receives
+  h->stub_spin_cycles = ph->stub_spin_cycles;
+  h->stub_spin_min_cycles = ph->stub_spin_min_cycles;
+  h->sigsys_handler = ph->sigsys_handler;
+  h->sigreturn_restorer = ph->sigreturn_restorer;
+  memcpy(p->region(index), parent.region(index), MOAT_THREAD_REGION);
+  moat_slot* slot = p->slot(index);
+  slot->state = MOAT_SLOT_IDLE;
+  slot->stub_sleeping = 0;
+  return p;
+}
+
+ErrorOr<void> StubProcess::adopt_forked(pid_t parent_host_pid, pid_t ns_pid) {
+  // The stub only knows the child's pid in its own pid namespace; find the
+  // host's among the parent's children (NSpid lists the pid in each namespace).
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task", parent_host_pid);
+  std::vector<pid_t> candidates;
+  if (DIR* tasks = opendir(path)) {
+    while (dirent* t = readdir(tasks)) {
+      if (t->d_name[0] == '.') continue;
+      std::ifstream children(std::string(path) + "/" + t->d_name + "/children");
+      pid_t c;
+      while (children >> c) candidates.push_back(c);
+    }
+    closedir(tasks);
+  }
+  for (pid_t c : candidates) {
+    std::ifstream status("/proc/" + std::to_string(c) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("NSpid:", 0) != 0) continue;
+      pid_t last = -1;
+      std::istringstream in(line.substr(6));
+      for (pid_t v; in >> v;) last = v;
+      if (last != ns_pid) break;
+      int pidfd = static_cast<int>(syscall(SYS_pidfd_open, c, 0));
+      if (pidfd < 0) return last_host_errno();
+      m_pid = c;
+      m_pidfd = UniqueFd(pidfd);
+      return {};
+    }
+  }
+  return Errno::SRCH;
+}
+
+ErrorOr<void> StubProcess::send_fds(int fd, int second) {
   char byte = 0;
   iovec iov{&byte, 1};
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
+  int fds[2] = {fd, second};
+  size_t count = second >= 0 ? 2 : 1;
+  alignas(cmsghdr) char buf[CMSG_SPACE(2 * sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = buf;
-  msg.msg_controllen = sizeof(buf);
+  msg.msg_controllen = CMSG_SPACE(count * sizeof(int));
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  c->cmsg_len = CMSG_LEN(count * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, count * sizeof(int));
   if (sendmsg(m_control.get(), &msg, MSG_NOSIGNAL) != 1) return last_host_errno();
   return {};
 }
 
 void StubProcess::kill(int sig) {
-  if (m_pid > 0) ::kill(m_pid, sig);
+  if (m_pidfd) syscall(SYS_pidfd_send_signal, m_pidfd.get(), sig, nullptr, 0);
 }
 
 void post_reply(moat_slot* slot, uint32_t reply_kind) {

@@ -25,6 +25,17 @@ class StubProcess {
   static ErrorOr<std::unique_ptr<StubProcess>> create();
   ~StubProcess();
 
+  // The shared region and control socket of a child about to be forked from
+  // parent's thread index: the region starts as a copy of that thread's
+  // region (its slot and the signal frame the child returns through). The
+  // returned process has no host pid until set_host(); child_control is the
+  // socket end that goes to the stub (with MOAT_OP_FORK).
+  static ErrorOr<std::unique_ptr<StubProcess>> prepare_fork(const StubProcess& parent, uint32_t index,
+                                                            UniqueFd& child_control);
+  // The forked host process, found by its pid in the stub's pid namespace.
+  ErrorOr<void> adopt_forked(pid_t parent_host_pid, pid_t ns_pid);
+  int memfd() const { return m_memfd.get(); }
+
   pid_t host_pid() const { return m_pid; }
   int pidfd() const { return m_pidfd.get(); }
   moat_header* header() const { return m_header; }
@@ -45,9 +56,11 @@ class StubProcess {
     return reinterpret_cast<ucontext_t*>(region(index) + ucontext_off);
   }
 
-  // Sends a host fd to the stub (received by MOAT_OP_MMAP_FD).
-  ErrorOr<void> send_fd(int fd);
-  // Kills the host process (SIGKILL); waiting is the owner's business.
+  // Sends host fds to the stub (received by MOAT_OP_MMAP_FD, MOAT_OP_FORK).
+  ErrorOr<void> send_fd(int fd) { return send_fds(fd, -1); }
+  ErrorOr<void> send_fds(int fd, int second);
+  // Sends a signal to the host process through its pidfd (never to a pid
+  // that may have been reused); waiting is the owner's business.
   void kill(int sig = SIGKILL);
 
   // Spin budget for the stub side, in TSC cycles.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/process.h"
 #include "sentry/kernel/sandbox.h"
 #include "sentry/platform/stub_process.h"
@@ -69,21 +70,24 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
     write_trace(sandbox, line);
   }
   ctx.thread.in_syscall = false;
-  if (ctx.replied) return;
-  // EPIPE from a write raises SIGPIPE; until signal delivery lands, its
-  // default action (terminate) is carried out directly.
-  if (value == -EPIPE && process.sigactions[SIGPIPE].handler == 0) {
-    process.kill_with_signal(SIGPIPE);
-    return;
+  if (!ctx.replied && !process.zombie) {
+    // EPIPE from a write raises SIGPIPE; until signal delivery lands, its
+    // default action (terminate) is carried out directly.
+    if (value == -EPIPE && process.sigactions[SIGPIPE].handler == 0) {
+      terminate_process(process, SIGPIPE);
+    } else {
+      moat_slot* slot = process.stub().slot(ctx.thread.slot_index());
+      slot->result = value;
+      post_reply(slot, MOAT_REPLY_RESULT);
+    }
   }
-  moat_slot* slot = process.stub().slot(ctx.thread.slot_index());
-  slot->result = value;
-  post_reply(slot, MOAT_REPLY_RESULT);
+  // Last: a process reaped during its own syscall (its exit) goes now.
+  sandbox.release_if_reaped(process);
 }
 
 void handle_ring_entry(Process& process, uint32_t slot_index) {
   // Everything in the slot is guest-writable: validate, and read each field once.
-  if (slot_index >= MOAT_MAX_THREADS) return;
+  if (slot_index >= MOAT_MAX_THREADS || process.zombie) return;
   Thread* t = process.thread_by_slot(slot_index);
   if (!t) return;
   moat_slot* slot = process.stub().slot(slot_index);
@@ -95,7 +99,7 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
   if (kind == MOAT_REQ_HELLO) valid = !t->stub_started;
   if (kind == MOAT_REQ_OP_RESULT) valid = static_cast<bool>(t->stub_waiter);
   if (!valid) {
-    process.kill_with_signal(SIGKILL);
+    terminate_process(process, SIGKILL);
     return;
   }
   if (kind == MOAT_REQ_HELLO) t->stub_started = true;
@@ -116,7 +120,7 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
     }
     return;
   }
-  process.kill_with_signal(SIGKILL);
+  terminate_process(process, SIGKILL);
 }
 
 }  // namespace moat

@@ -14,6 +14,7 @@
 #include "fs/fd_table.h"
 #include "fs/file.h"
 #include "sentry/kernel/exec.h"
+#include "sentry/kernel/lifecycle.h"
 #include "sentry/loader/stack.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/syscalls/handlers.h"
@@ -95,7 +96,7 @@ Coro<ErrorOr<int64_t>> do_execve(SyscallContext& ctx, int dirfd, uint64_t path_a
   // The point of no return: the old image goes. A failure from here on is
   // fatal to the process, as in Linux (SIGSEGV).
   auto fatal = [&p](Errno) -> ErrorOr<int64_t> {
-    p.kill_with_signal(SIGSEGV);
+    terminate_process(p, SIGSEGV);
     return Errno::FAULT;
   };
   auto unmapped = co_await unmap_guest(t);
@@ -106,6 +107,9 @@ Coro<ErrorOr<int64_t>> do_execve(SyscallContext& ctx, int dirfd, uint64_t path_a
   if (r < 0) co_return fatal(static_cast<Errno>(-r));
   reset_process_state(t, plan.main.path);
   set_entry_registers(uc, entry.value().rip, entry.value().rsp);
+  // A vfork parent waits for this moment (or the child's exit).
+  p.vfork_released = true;
+  p.vfork_done.wake_all();
   co_return 0;
 }
 

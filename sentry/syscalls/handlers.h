@@ -128,6 +128,16 @@ MOAT_ASYNC(exit_group);
 MOAT_ASYNC(execve);
 MOAT_ASYNC(execveat);
 
+// fork.cpp: new processes, waiting for them, signalling them
+MOAT_ASYNC(clone);
+MOAT_ASYNC(fork);
+MOAT_ASYNC(vfork);
+MOAT_ASYNC(wait4);
+MOAT_ASYNC(waitid);
+MOAT_SYNC(kill);
+MOAT_SYNC(tkill);
+MOAT_SYNC(tgkill);
+
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
 

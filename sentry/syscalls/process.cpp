@@ -13,6 +13,7 @@
 #define SS_AUTODISARM (1U << 31)
 #endif
 
+#include "sentry/kernel/lifecycle.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -237,6 +238,7 @@ Coro<ErrorOr<int64_t>> sys_exit_group(SyscallContext& ctx) {
   slot->op_args[0] = static_cast<uint64_t>(code);
   ctx.replied = true;
   post_reply(slot, MOAT_REPLY_EXIT);
+  process_exited(ctx.process(), code << 8);
   co_return 0;
 }
 

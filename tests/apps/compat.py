@@ -476,11 +476,10 @@ def cases() -> list[Case]:
         Case("java -version", "java", ["openjdk-17-jre-headless"], ["java", "-version"], stream="stderr"),
         Case("redis-server --version", "redis", ["redis-server"], ["redis-server", "--version"]),
         Case("redis-server (serving PING)", "redis", ["redis-server"], [],
-             server=Server(redis_argv, b"PING\r\n", b"+PONG"), note="needs sockets"),
+             server=Server(redis_argv, b"PING\r\n", b"+PONG")),
         Case("nginx -v", "nginx", ["nginx"], ["nginx", "-v"], stream="stderr"),
         Case("nginx (serving GET /)", "nginx", ["nginx"], [],
-             server=Server(nginx_argv, b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n", b"hello from nginx"),
-             note="needs sockets"),
+             server=Server(nginx_argv, b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n", b"hello from nginx")),
     ]
 
 
@@ -555,9 +554,8 @@ def run_case(ctx: Ctx, case: Case, unavailable: set[str]) -> Result:
         err = guest.stderr.decode(errors="replace").strip().splitlines()
         if err:
             parts.append(f"stderr: `{clip(err[0])}`")
-    if case.note:
-        parts.append(f"({case.note})")
-    return Result(case, native_status, "hang" if guest.hang else "fail", "; ".join(parts), enosys)
+    reason = "; ".join(parts) + (f" ({case.note})" if case.note else "")
+    return Result(case, native_status, "hang" if guest.hang else "fail", reason, enosys)
 
 
 def serve(ctx: Ctx, case: Case, side: str, strace: bool = False) -> tuple[str, Optional[int], bytes]:
@@ -619,17 +617,33 @@ def run_server_case(ctx: Ctx, case: Case) -> Result:
         first = (err.decode(errors="replace").strip().splitlines() or [""])[0]
         if first:
             parts.append(f"stderr: `{clip(first)}`")
-    parts.append("(expected until networking)")
-    return Result(case, "serves", "hang" if outcome == "hang" else "fail", "; ".join(parts), enosys)
+    reason = "; ".join(parts) + " (expected until networking)"
+    return Result(case, "serves", "hang" if outcome == "hang" else "fail", reason, enosys)
 
 
 # ---------------------------------------------------------------------------
 # CPython's regression tests
 
 # Runs one test module in-process (python -m test would want subprocesses):
-# argv[1] is the module; the working directory is $TMPDIR.
-PY_RUNNER = ("import os, sys, unittest; os.chdir(os.environ['TMPDIR']); "
-             "unittest.main(module=None, argv=['python3 -m unittest', '-v', 'test.' + sys.argv[1]])")
+# argv[1] is the module, argv[2:] substrings of test ids to leave out; the
+# working directory is $TMPDIR. The output is unittest's verbose format.
+PY_RUNNER = """
+import os, sys, unittest
+os.chdir(os.environ["TMPDIR"])
+def flat(suite):
+    for t in suite:
+        yield from flat(t) if isinstance(t, unittest.TestSuite) else [t]
+tests = [t for t in flat(unittest.defaultTestLoader.loadTestsFromName("test." + sys.argv[1]))
+         if not any(x in t.id() for x in sys.argv[2:])]
+result = unittest.TextTestRunner(verbosity=2).run(unittest.TestSuite(tests))
+sys.exit(not result.wasSuccessful())
+""".strip()
+
+# Tests left out, natively and in moat, because they hang natively here.
+PY_EXCLUDE = {
+    # Hangs on hosts with a vsock transport but no peer (VMs such as Firecracker).
+    "test_socket": ["VSOCK"],
+}
 
 RESULT_WORDS = r"(ok|FAIL|ERROR|skipped\b.*|expected failure|unexpected success)"
 TEST_START = re.compile(r"^(\w+) \(([\w.]+)\)")
@@ -692,13 +706,13 @@ def parse_unittest(text: str) -> PyRun:
 def run_py_module(moat: Optional[Moat], module: str, work: Path) -> PyRun:
     side = "moat" if moat else "native"
     if moat:
-        argv = moat.argv([PYTHON, "-c", PY_RUNNER, module], strace="summary")
+        argv = moat.argv([PYTHON, "-c", PY_RUNNER, module, *PY_EXCLUDE.get(module, [])], strace="summary")
         env = dict(BASE_ENV, HOME="/tmp", TMPDIR="/tmp")
         cwd = work
         timeout = PY_MOAT_TIMEOUT
     else:
         cwd = Path(tempfile.mkdtemp(prefix=f"{module}.", dir=work))
-        argv = [PYTHON, "-c", PY_RUNNER, module]
+        argv = [PYTHON, "-c", PY_RUNNER, module, *PY_EXCLUDE.get(module, [])]
         env = dict(BASE_ENV, HOME=str(cwd), TMPDIR=str(cwd))
         timeout = PY_NATIVE_TIMEOUT
     r = run(argv, cwd=cwd, env=env, timeout=timeout)
@@ -762,7 +776,9 @@ def python_suite(moat: Moat, modules: list[str], keep: bool) -> str:
         f"`scripts/compat --python`: {len(modules)} modules of Debian's {PY_TESTSUITE_PACKAGE}, each run "
         "in-process with `python3 -m unittest -v test.MODULE` (no runner subprocesses), natively "
         f"(limit {PY_NATIVE_TIMEOUT} s) and in moat (limit {PY_MOAT_TIMEOUT} s, cwd and TMPDIR /tmp, "
-        "under `--strace=summary`).",
+        "under `--strace=summary`). Left out in both: "
+        + "; ".join(f"{m}: tests matching {', '.join(x)}" for m, x in PY_EXCLUDE.items())
+        + " (they hang natively on this host).",
         "",
         f"**{total_both} of the {total_native} tests that pass natively also pass in moat ({pct}).**",
         "",

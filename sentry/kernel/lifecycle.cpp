@@ -1,0 +1,58 @@
+#include "sentry/kernel/lifecycle.h"
+
+#include <poll.h>
+#include <signal.h>
+
+#include "sentry/io/uring.h"
+#include "sentry/kernel/process.h"
+#include "sentry/kernel/sandbox.h"
+#include "sentry/platform/stub_process.h"
+#include "sentry/platform/worker.h"
+
+namespace moat {
+
+void process_exited(Process& p, int wait_status) {
+  if (p.zombie) return;
+  int expected = -1;
+  p.exit_status.compare_exchange_strong(expected, wait_status);
+  p.zombie = true;
+  if (p.worker) p.worker->detach(&p);
+  p.stub().kill(SIGKILL);
+  Sandbox& sandbox = p.sandbox();
+
+  // Orphans go to pid 1 (the sandbox's init), as Linux reparents to init.
+  Process* init = sandbox.find_process(1);
+  bool orphaned_zombie = false;
+  for (Process* child : sandbox.children_of(p.pid())) {
+    child->set_ppid(1);
+    orphaned_zombie |= child->zombie;
+  }
+  if (orphaned_zombie && init && init != &p) init->child_event.wake_all();
+
+  p.vfork_released = true;
+  p.vfork_done.wake_all();
+
+  Process* parent = sandbox.find_process(p.ppid());
+  if (!parent || parent == &p || parent->zombie) return;
+  // A parent that ignores SIGCHLD (or asks SA_NOCLDWAIT) leaves no zombies
+  // (man 2 wait, NOTES).
+  const GuestSigaction& chld = parent->sigactions[SIGCHLD];
+  if (chld.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (chld.flags & SA_NOCLDWAIT)) {
+    sandbox.reap(p);
+    parent->child_event.wake_all();
+    return;
+  }
+  parent->child_event.wake_all();
+}
+
+void terminate_process(Process& p, int sig) { process_exited(p, sig & 0x7f); }
+
+Detached watch_host_process(Sandbox& sandbox, pid_t pid, int pidfd) {
+  co_await uring_op([pidfd](io_uring_sqe* s) { io_uring_prep_poll_add(s, pidfd, POLLIN); });
+  Process* p = sandbox.find_process(pid);
+  if (!p || p->zombie) co_return;
+  int recorded = p->exit_status.load();
+  process_exited(*p, recorded >= 0 ? recorded : SIGKILL);
+}
+
+}  // namespace moat

@@ -1,0 +1,27 @@
+#pragma once
+// Process exit, zombies, reaping and reparenting: what happens to a guest
+// process when it ends, however it ends (exit_group, a signal's default
+// action, the host process dying under it).
+
+#include "sentry/io/coro.h"
+
+namespace moat {
+
+class Process;
+class Sandbox;
+
+// Marks p exited with a wait(2) status (the first status recorded wins), ends
+// its host process, hands its children to pid 1 and tells its parent (or
+// reaps it at once when the parent ignores SIGCHLD). Idempotent.
+void process_exited(Process& p, int wait_status);
+
+// Ends p by signal sig's default action (terminate): records the status and
+// does what process_exited does.
+void terminate_process(Process& p, int sig);
+
+// Watches the host process behind a guest pid: if it dies without the
+// sentry's knowing (a fault, the OOM killer), the guest process exits by
+// SIGKILL (or its recorded status).
+Detached watch_host_process(Sandbox& sandbox, pid_t pid, int pidfd);
+
+}  // namespace moat

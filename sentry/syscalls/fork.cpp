@@ -1,0 +1,294 @@
+// fork, vfork and clone (new processes), wait4 and waitid, kill.
+//
+// A new process is a host fork of the stub process, done by the stub on the
+// sentry's instruction (MOAT_OP_FORK): guest memory is copied on write by the
+// host. The child gets its own shared region, prepared by the sentry with a
+// copy of the forking thread's signal frame, and returns to the guest through
+// it with rax = 0.
+
+#include <asm/prctl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+
+#include "fs/fd_table.h"
+#include "fs/fs_context.h"
+#include "sentry/kernel/lifecycle.h"
+#include "sentry/platform/stub_ops.h"
+#include "sentry/platform/worker.h"
+#include "sentry/syscalls/handlers.h"
+
+namespace moat {
+
+namespace {
+
+// The flags of a new process that moat carries out; threads (CLONE_THREAD)
+// and processes sharing memory without vfork are not there yet.
+constexpr uint64_t kSupportedCloneFlags = CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID |
+                                          CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_SETTLS |
+                                          CLONE_SYSVSEM | CLONE_FS | CLONE_FILES;
+
+// Lets the child run: once its stub reports, finish the clone in it and
+// return it to the guest through the copied signal frame.
+Coro<ErrorOr<int64_t>> start_child(Thread& child, uint64_t flags, uint64_t ctid, uint64_t tls) {
+  co_await StubReport{child};
+  Process& p = child.process();
+  if (flags & CLONE_CHILD_SETTID) (void)p.mem().write_obj(UserPtr<int32_t>(ctid), p.pid());
+  if (flags & CLONE_SETTLS) {
+    int64_t r = co_await stub_syscall(child, SYS_arch_prctl, ARCH_SET_FS, tls);
+    if (r < 0) {
+      terminate_process(p, SIGSEGV);
+      co_return 0;
+    }
+    child.fs_base = tls;
+  }
+  moat_slot* slot = p.stub().slot(child.slot_index());
+  slot->op_args[0] = moat_thread_region(child.slot_index()) + child.ucontext_off;
+  post_reply(slot, MOAT_REPLY_SIGRETURN);
+  co_return 0;
+}
+
+Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t child_stack, uint64_t ptid,
+                                uint64_t ctid, uint64_t tls) {
+  Thread& t = ctx.thread;
+  Process& parent = ctx.process();
+  Sandbox& sandbox = ctx.sandbox();
+  if (flags & CLONE_THREAD) co_return Errno::NOSYS;  // FIXME: threads
+  if (flags & ~kSupportedCloneFlags) co_return Errno::INVAL;
+  // Without CLONE_VFORK a child sharing memory would need a shared address
+  // space across processes; with it, a copy behaves the same until the
+  // child execs or exits, which the parent waits for. FIXME: memory written
+  // by a vfork child before exec is not seen by the parent.
+  if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) co_return Errno::NOSYS;
+  if ((flags & (CLONE_FS | CLONE_FILES)) && !(flags & CLONE_VFORK)) co_return Errno::NOSYS;
+  ucontext_t* uc = parent.stub().trapped_context(t.slot_index(), t.ucontext_off);
+  if (!uc) co_return Errno::FAULT;
+
+  UniqueFd child_control;
+  CO_TRY_ASSIGN(std::unique_ptr<StubProcess> child_stub,
+                StubProcess::prepare_fork(parent.stub(), t.slot_index(), child_control));
+  // The child's registers: the parent's at the syscall, with rax = 0 and the
+  // stack it was given.
+  ucontext_t* cuc = child_stub->trapped_context(t.slot_index(), t.ucontext_off);
+  cuc->uc_mcontext.gregs[REG_RAX] = 0;
+  if (child_stack) cuc->uc_mcontext.gregs[REG_RSP] = static_cast<greg_t>(child_stack);
+  CO_TRY(parent.stub().send_fds(child_stub->memfd(), child_control.get()));
+  child_control.reset();
+  int64_t ns_pid = co_await StubOp{{t}, MOAT_OP_FORK, 0, {t.ucontext_off, 0, 0, 0, 0, 0}};
+  if (ns_pid < 0) co_return ns_pid == -ENOMEM ? Errno::NOMEM : Errno::AGAIN;
+  if (child_stub->adopt_forked(parent.stub().host_pid(), static_cast<pid_t>(ns_pid)).is_error())
+    co_return Errno::AGAIN;
+
+  pid_t pid = sandbox.allocate_pid();
+  auto owned = std::make_unique<Process>(sandbox, pid);
+  Process& child = *owned;
+  child.set_ppid(parent.pid());
+  child.creds = parent.creds;
+  child.sigactions = parent.sigactions;
+  child.rlimits = parent.rlimits;
+  child.exe_path = parent.exe_path;
+  child.arg_start = parent.arg_start;
+  child.arg_end = parent.arg_end;
+  child.env_start = parent.env_start;
+  child.env_end = parent.env_end;
+  child.comm = parent.comm;
+  child.altstack_sp = parent.altstack_sp;
+  child.altstack_size = parent.altstack_size;
+  child.no_new_privs = parent.no_new_privs;
+  child.dumpable = parent.dumpable;
+  child.address_space() = parent.address_space();
+  child.set_fds(parent.fds().clone());
+  child.set_fs(parent.fs().clone());
+  child.set_stub(std::move(child_stub));
+  Thread& ct = child.add_thread(t.slot_index(), pid);
+  ct.ucontext_off = t.ucontext_off;
+  ct.fs_base = t.fs_base;
+  ct.gs_base = t.gs_base;
+  ct.signal_mask = t.signal_mask;
+  ct.name = t.name;
+  if (flags & CLONE_CHILD_CLEARTID) ct.clear_child_tid = ctid;
+  sandbox.add_process(std::move(owned));
+
+  child.worker = parent.worker;
+  parent.worker->attach(&child);
+  watch_host_process(sandbox, pid, child.stub().pidfd());
+  spawn(start_child(ct, flags, ctid, tls), [](ErrorOr<int64_t>) {});
+
+  if (flags & CLONE_PARENT_SETTID) (void)ctx.mem().write_obj(UserPtr<int32_t>(ptid), pid);
+  if (flags & CLONE_VFORK) {
+    // The parent sleeps until the child execs or exits (man 2 vfork).
+    for (;;) {
+      Process* c = sandbox.find_process(pid);
+      if (!c || c->vfork_released) break;
+      co_await c->vfork_done.wait();
+    }
+  }
+  co_return pid;
+}
+
+bool pid_matches(const Process& child, pid_t selector) {
+  // FIXME: process groups; until they exist every process is its own group.
+  if (selector > 0) return child.pid() == selector;
+  if (selector < -1) return child.pid() == -selector;
+  return true;  // -1: any child; 0: the caller's group
+}
+
+}  // namespace
+
+// Implements Linux clone(2).
+Coro<ErrorOr<int64_t>> sys_clone(SyscallContext& ctx) {
+  return do_clone(ctx, ctx.arg(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.arg(4));
+}
+
+// Implements Linux fork(2).
+Coro<ErrorOr<int64_t>> sys_fork(SyscallContext& ctx) { return do_clone(ctx, SIGCHLD, 0, 0, 0, 0); }
+
+// Implements Linux vfork(2).
+Coro<ErrorOr<int64_t>> sys_vfork(SyscallContext& ctx) {
+  return do_clone(ctx, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+}
+
+// Implements Linux wait4(2).
+Coro<ErrorOr<int64_t>> sys_wait4(SyscallContext& ctx) {
+  pid_t selector = ctx.arg_int(0);
+  uint64_t status_addr = ctx.arg(1), rusage_addr = ctx.arg(3);
+  int options = ctx.arg_int(2);
+  if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)) co_return Errno::INVAL;
+  Process& me = ctx.process();
+  Sandbox& sandbox = ctx.sandbox();
+  pid_t my_pid = me.pid();
+  for (;;) {
+    bool any = false;
+    for (Process* c : sandbox.children_of(my_pid)) {
+      if (!pid_matches(*c, selector)) continue;
+      any = true;
+      if (!c->zombie) continue;
+      int status = c->exit_status.load();
+      if (status_addr) CO_TRY(ctx.mem().write_obj(UserPtr<int32_t>(status_addr), status));
+      if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
+      pid_t pid = c->pid();
+      sandbox.reap(*c);
+      co_return pid;
+    }
+    if (!any) co_return Errno::CHILD;
+    if (options & WNOHANG) co_return 0;
+    co_await me.child_event.wait();
+    if (me.zombie) co_return Errno::INTR;
+  }
+}
+
+// Implements Linux waitid(2) for exited children.
+Coro<ErrorOr<int64_t>> sys_waitid(SyscallContext& ctx) {
+  int idtype = ctx.arg_int(0);
+  pid_t id = ctx.arg_int(1);
+  uint64_t info_addr = ctx.arg(2), rusage_addr = ctx.arg(4);
+  int options = ctx.arg_int(3);
+  if (options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WALL | __WCLONE | __WNOTHREAD))
+    co_return Errno::INVAL;
+  if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) co_return Errno::INVAL;
+  pid_t selector;
+  switch (idtype) {
+    case P_ALL: selector = -1; break;
+    case P_PID: if (id <= 0) co_return Errno::INVAL; selector = id; break;
+    case P_PGID: if (id < 0) co_return Errno::INVAL; selector = id == 0 ? 0 : -id; break;
+    default: co_return Errno::INVAL;  // FIXME: P_PIDFD
+  }
+  Process& me = ctx.process();
+  Sandbox& sandbox = ctx.sandbox();
+  pid_t my_pid = me.pid();
+  for (;;) {
+    bool any = false;
+    for (Process* c : sandbox.children_of(my_pid)) {
+      if (!pid_matches(*c, selector)) continue;
+      any = true;
+      if (!c->zombie || !(options & WEXITED)) continue;
+      int status = c->exit_status.load();
+      if (info_addr) {
+        siginfo_t si{};
+        si.si_signo = SIGCHLD;
+        si.si_code = WIFEXITED(status) ? CLD_EXITED : CLD_KILLED;
+        si.si_pid = c->pid();
+        si.si_uid = c->creds.uid;
+        si.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
+        CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), si));
+      }
+      if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
+      if (!(options & WNOWAIT)) sandbox.reap(*c);
+      co_return 0;
+    }
+    if (!any) co_return Errno::CHILD;
+    if (options & WNOHANG) {
+      // No child has changed state: si_pid is 0 (man 2 waitid).
+      if (info_addr) CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), siginfo_t{}));
+      co_return 0;
+    }
+    co_await me.child_event.wait();
+    if (me.zombie) co_return Errno::INTR;
+  }
+}
+
+namespace {
+
+// A signal's default action (man 7 signal) when no handler catches it.
+bool default_ignores(int sig) {
+  return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT || sig == SIGSTOP ||
+         sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+// Sends sig to p as far as moat can today: the default action terminate, or
+// nothing. FIXME: running guest handlers, stopping and continuing.
+void send_signal(Process& p, int sig) {
+  if (sig == 0 || p.zombie) return;
+  const GuestSigaction& sa = p.sigactions[sig];
+  if (sig != SIGKILL) {
+    if (sa.handler == reinterpret_cast<uint64_t>(SIG_IGN)) return;
+    if (sa.handler != reinterpret_cast<uint64_t>(SIG_DFL)) return;  // FIXME: deliver to the handler
+    if (default_ignores(sig)) return;
+  }
+  terminate_process(p, sig);
+}
+
+ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
+  if (sig < 0 || sig > 64) return Errno::INVAL;
+  Sandbox& sandbox = ctx.sandbox();
+  if (pid > 0 || pid < -1) {
+    Process* p = sandbox.find_process(pid > 0 ? pid : -pid);
+    if (!p) return Errno::SRCH;
+    send_signal(*p, sig);
+    return 0;
+  }
+  if (pid == 0) {
+    send_signal(ctx.process(), sig);
+    return 0;
+  }
+  // -1: every process the caller may signal except init and itself.
+  std::vector<Process*> targets;
+  for (pid_t candidate = 2; candidate < sandbox.allocate_pid(); candidate++)
+    if (Process* p = sandbox.find_process(candidate); p && p != &ctx.process()) targets.push_back(p);
+  if (targets.empty()) return Errno::SRCH;
+  for (Process* p : targets) send_signal(*p, sig);
+  return 0;
+}
+
+}  // namespace
+
+// Implements Linux kill(2).
+ErrorOr<int64_t> sys_kill(SyscallContext& ctx) { return kill_pid(ctx, ctx.arg_int(0), ctx.arg_int(1)); }
+
+// Implements Linux tkill(2): one thread per process, so a tid is a pid.
+ErrorOr<int64_t> sys_tkill(SyscallContext& ctx) {
+  if (ctx.arg_int(0) <= 0) return Errno::INVAL;
+  return kill_pid(ctx, ctx.arg_int(0), ctx.arg_int(1));
+}
+
+// Implements Linux tgkill(2).
+ErrorOr<int64_t> sys_tgkill(SyscallContext& ctx) {
+  if (ctx.arg_int(0) <= 0 || ctx.arg_int(1) <= 0) return Errno::INVAL;
+  if (ctx.arg_int(0) != ctx.arg_int(1)) return Errno::SRCH;
+  return kill_pid(ctx, ctx.arg_int(1), ctx.arg_int(2));
+}
+
+}  // namespace moat
