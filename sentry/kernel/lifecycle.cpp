@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 
+#include "fs/fd_table.h"
 #include "sentry/io/uring.h"
 #include "sentry/kernel/process.h"
 #include "sentry/kernel/sandbox.h"
@@ -18,6 +19,9 @@ void process_exited(Process& p, int wait_status) {
   p.zombie = true;
   if (p.worker) p.worker->detach(&p);
   p.stub().kill(SIGKILL);
+  // Files close at exit, not at reaping (the kernel's exit_files): a pipe's
+  // reader sees EOF as soon as its last writer exits.
+  p.set_fds(std::make_shared<fs::FdTable>());
   Sandbox& sandbox = p.sandbox();
 
   // Orphans go to pid 1 (the sandbox's init), as Linux reparents to init.

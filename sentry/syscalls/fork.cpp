@@ -14,6 +14,9 @@
 #include <sys/wait.h>
 #include <ucontext.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "sentry/kernel/lifecycle.h"
@@ -78,9 +81,14 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   CO_TRY(parent.stub().send_fds(child_stub->memfd(), child_control.get()));
   child_control.reset();
   int64_t ns_pid = co_await StubOp{{t}, MOAT_OP_FORK, 0, {t.ucontext_off, 0, 0, 0, 0, 0}};
-  if (ns_pid < 0) co_return ns_pid == -ENOMEM ? Errno::NOMEM : Errno::AGAIN;
-  if (child_stub->adopt_forked(parent.stub().host_pid(), static_cast<pid_t>(ns_pid)).is_error())
+  if (ns_pid < 0) {
+    if (getenv("MOAT_DEBUG")) fprintf(stderr, "moat: fork op failed: %ld\n", static_cast<long>(ns_pid));
+    co_return ns_pid == -ENOMEM ? Errno::NOMEM : Errno::AGAIN;
+  }
+  if (child_stub->adopt_forked(parent.stub().host_pid(), static_cast<pid_t>(ns_pid)).is_error()) {
+    if (getenv("MOAT_DEBUG")) fprintf(stderr, "moat: forked stub %ld not found\n", static_cast<long>(ns_pid));
     co_return Errno::AGAIN;
+  }
 
   pid_t pid = sandbox.allocate_pid();
   auto owned = std::make_unique<Process>(sandbox, pid);

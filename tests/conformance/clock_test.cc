@@ -1,0 +1,243 @@
+// Conformance: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
+// nanosleep(2), clock_nanosleep(2). Error paths use the raw syscall: glibc
+// reads most clocks through the vDSO, which does not check pointers.
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+namespace {
+
+constexpr clockid_t kClocks[] = {CLOCK_REALTIME,       CLOCK_MONOTONIC,        CLOCK_PROCESS_CPUTIME_ID,
+                                 CLOCK_THREAD_CPUTIME_ID, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+                                 CLOCK_MONOTONIC_COARSE,  CLOCK_BOOTTIME,      CLOCK_TAI};
+
+int64_t ns(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+
+int64_t mono_now() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return ns(t);
+}
+
+long raw_gettime(clockid_t c, void* ts) { return syscall(SYS_clock_gettime, c, ts); }
+
+}  // namespace
+
+TEST(ClockGettime, EveryClockIsReadable) {
+  for (clockid_t c : kClocks) {
+    timespec t{-1, -1};
+    EXPECT_SYSCALL_SUCCEEDS_WITH(raw_gettime(c, &t), 0);
+    EXPECT_GE(t.tv_sec, 0);
+    EXPECT_GE(t.tv_nsec, 0);
+    EXPECT_LT(t.tv_nsec, 1000000000);
+  }
+}
+
+TEST(ClockGettime, MonotonicNeverGoesBackwards) {
+  timespec prev;
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_MONOTONIC, &prev));
+  for (int i = 0; i < 200; i++) {
+    timespec cur;
+    ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_MONOTONIC, &cur));
+    ASSERT_GE(ns(cur), ns(prev));
+    prev = cur;
+  }
+}
+
+TEST(ClockGettime, VdsoAndSyscallAgree) {
+  timespec a, b, c;
+  ASSERT_SYSCALL_SUCCEEDS(clock_gettime(CLOCK_MONOTONIC, &a));
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_MONOTONIC, &b));
+  ASSERT_SYSCALL_SUCCEEDS(clock_gettime(CLOCK_MONOTONIC, &c));
+  EXPECT_LE(ns(a), ns(b));
+  EXPECT_LE(ns(b), ns(c));
+}
+
+TEST(ClockGettime, RealtimeIsPlausible) {
+  timespec t;
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_REALTIME, &t));
+  EXPECT_GT(t.tv_sec, 1577836800);  // 2020-01-01
+}
+
+TEST(ClockGettime, BoottimeIsAtLeastMonotonic) {
+  timespec m, b;
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_MONOTONIC, &m));
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_BOOTTIME, &b));
+  EXPECT_GE(ns(b), ns(m));
+}
+
+TEST(ClockGettime, InvalidClockIsEinval) {
+  timespec t;
+  EXPECT_SYSCALL_FAILS_WITH(raw_gettime(100, &t), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(raw_gettime(16, &t), EINVAL);
+}
+
+TEST(ClockGettime, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(raw_gettime(CLOCK_MONOTONIC, reinterpret_cast<void*>(8)), EFAULT);
+  EXPECT_SYSCALL_FAILS_WITH(raw_gettime(CLOCK_REALTIME, reinterpret_cast<void*>(8)), EFAULT);
+}
+
+TEST(ClockGettime, ProcessCpuTimeAdvancesWithWork) {
+  MOAT_KNOWN_FAILURE("CPU-time clocks read the sentry thread's time, not the guest's");
+  timespec a, b;
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_PROCESS_CPUTIME_ID, &a));
+  volatile uint64_t x = 0;
+  int64_t until = mono_now() + 30000000;
+  while (mono_now() < until) x = x + 1;
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_PROCESS_CPUTIME_ID, &b));
+  EXPECT_GE(ns(b) - ns(a), 10000000);
+}
+
+TEST(ClockGetres, EveryClockHasAResolution) {
+  for (clockid_t c : kClocks) {
+    timespec r{-1, -1};
+    EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_clock_getres, c, &r), 0);
+    EXPECT_EQ(r.tv_sec, 0);
+    EXPECT_GT(r.tv_nsec, 0);
+  }
+}
+
+TEST(ClockGetres, HighResolutionClocksReportOneNanosecond) {
+  timespec r;
+  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_clock_getres, CLOCK_MONOTONIC, &r));
+  EXPECT_EQ(r.tv_nsec, 1);
+  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_clock_getres, CLOCK_REALTIME, &r));
+  EXPECT_EQ(r.tv_nsec, 1);
+}
+
+TEST(ClockGetres, NullResultIsAllowed) {
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_clock_getres, CLOCK_MONOTONIC, nullptr), 0);
+}
+
+TEST(ClockGetres, InvalidClockIsEinval) {
+  timespec r;
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_getres, 100, &r), EINVAL);
+}
+
+TEST(ClockGetres, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_getres, CLOCK_MONOTONIC, reinterpret_cast<void*>(8)), EFAULT);
+}
+
+TEST(Gettimeofday, MatchesRealtimeClock) {
+  timeval tv;
+  timespec before, after;
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_REALTIME, &before));
+  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_gettimeofday, &tv, nullptr));
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_REALTIME, &after));
+  EXPECT_GE(tv.tv_usec, 0);
+  EXPECT_LT(tv.tv_usec, 1000000);
+  int64_t t = int64_t{tv.tv_sec} * 1000000 + tv.tv_usec;
+  EXPECT_GE(t, ns(before) / 1000);
+  EXPECT_LE(t, ns(after) / 1000);
+}
+
+TEST(Gettimeofday, TimezoneAndNullArguments) {
+  struct timezone tz = {-1, -1};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_gettimeofday, nullptr, &tz), 0);
+  EXPECT_NE(tz.tz_minuteswest, -1);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_gettimeofday, nullptr, nullptr), 0);
+}
+
+TEST(Gettimeofday, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_gettimeofday, reinterpret_cast<void*>(8), nullptr), EFAULT);
+  timeval tv;
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_gettimeofday, &tv, reinterpret_cast<void*>(8)), EFAULT);
+}
+
+TEST(Time, MatchesRealtimeAndFillsPointer) {
+  time_t stored = 0;
+  timespec before;
+  ASSERT_SYSCALL_SUCCEEDS(raw_gettime(CLOCK_REALTIME, &before));
+  long t = syscall(SYS_time, &stored);
+  EXPECT_EQ(t, stored);
+  EXPECT_GE(t, before.tv_sec);
+  EXPECT_LE(t, before.tv_sec + 2);
+  EXPECT_GE(syscall(SYS_time, nullptr), t);
+}
+
+TEST(Time, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_time, reinterpret_cast<void*>(8)), EFAULT);
+}
+
+TEST(Nanosleep, SleepsAtLeastTheRequest) {
+  int64_t start = mono_now();
+  timespec req{0, 20000000};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_nanosleep, &req, nullptr), 0);
+  EXPECT_GE(mono_now() - start, 20000000);
+}
+
+TEST(Nanosleep, ZeroReturnsAtOnce) {
+  timespec req{0, 0};
+  int64_t start = mono_now();
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_nanosleep, &req, nullptr), 0);
+  EXPECT_LT(mono_now() - start, 500000000);
+}
+
+TEST(Nanosleep, InvalidTimespecIsEinval) {
+  timespec big{0, 1000000000};
+  timespec neg_nsec{0, -1};
+  timespec neg_sec{-1, 0};
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_nanosleep, &big, nullptr), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_nanosleep, &neg_nsec, nullptr), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_nanosleep, &neg_sec, nullptr), EINVAL);
+}
+
+TEST(Nanosleep, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_nanosleep, reinterpret_cast<void*>(8), nullptr), EFAULT);
+}
+
+TEST(ClockNanosleep, RelativeSleepsAtLeastTheRequest) {
+  int64_t start = mono_now();
+  timespec req{0, 20000000};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &req, nullptr), 0);
+  EXPECT_GE(mono_now() - start, 20000000);
+}
+
+TEST(ClockNanosleep, AbsoluteInThePastReturnsAtOnce) {
+  timespec now;
+  ASSERT_SYSCALL_SUCCEEDS(clock_gettime(CLOCK_MONOTONIC, &now));
+  timespec past{now.tv_sec > 10 ? now.tv_sec - 10 : 0, 0};
+  int64_t start = mono_now();
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &past, nullptr), 0);
+  EXPECT_LT(mono_now() - start, 500000000);
+}
+
+TEST(ClockNanosleep, AbsoluteInTheFutureSleepsUntilThen) {
+  int64_t target = mono_now() + 20000000;
+  timespec when{static_cast<time_t>(target / 1000000000), static_cast<long>(target % 1000000000)};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr), 0);
+  EXPECT_GE(mono_now(), target);
+}
+
+TEST(ClockNanosleep, RealtimeRelativeSleeps) {
+  int64_t start = mono_now();
+  timespec req{0, 5000000};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_clock_nanosleep, CLOCK_REALTIME, 0, &req, nullptr), 0);
+  EXPECT_GE(mono_now() - start, 5000000);
+}
+
+TEST(ClockNanosleep, InvalidTimespecIsEinval) {
+  timespec big{0, 1000000000};
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &big, nullptr), EINVAL);
+  EXPECT_EQ(clock_nanosleep(CLOCK_MONOTONIC, 0, &big, nullptr), EINVAL);
+}
+
+TEST(ClockNanosleep, InvalidClockIsEinval) {
+  timespec req{0, 1000};
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_nanosleep, 100, 0, &req, nullptr), EINVAL);
+}
+
+TEST(ClockNanosleep, ClocksWithoutSleepAreEopnotsupp) {
+  // kernel/time/posix-timers.c: a clock without nsleep gives EOPNOTSUPP.
+  timespec req{0, 1000};
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_RAW, 0, &req, nullptr), EOPNOTSUPP);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_nanosleep, CLOCK_REALTIME_COARSE, 0, &req, nullptr), EOPNOTSUPP);
+}
+
+TEST(ClockNanosleep, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, reinterpret_cast<void*>(8), nullptr),
+                            EFAULT);
+}

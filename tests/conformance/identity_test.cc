@@ -1,0 +1,129 @@
+// Conformance: getpid(2), gettid(2), getppid(2), the uid/gid getters,
+// getgroups(2), getpgid(2), getsid(2), sysinfo(2), getrusage(2).
+#include <climits>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mm_util.h"
+
+using namespace conformance;
+
+TEST(Identity, GettidEqualsGetpidInASingleThreadedProcess) {
+  EXPECT_EQ(syscall(SYS_gettid), syscall(SYS_getpid));
+  EXPECT_EQ(gettid(), getpid());
+}
+
+TEST(Identity, PidIsStable) {
+  pid_t a = static_cast<pid_t>(syscall(SYS_getpid));
+  EXPECT_GT(a, 0);
+  EXPECT_EQ(syscall(SYS_getpid), a);
+}
+
+TEST(Identity, ProcSelfNamesThisProcess) {
+  char buf[64] = {};
+  ASSERT_SYSCALL_SUCCEEDS(readlink("/proc/self", buf, sizeof buf - 1));
+  EXPECT_EQ(atoi(buf), getpid());
+}
+
+TEST(Identity, ProcSelfStatAgreesWithGetters) {
+  std::string stat = read_whole_file("/proc/self/stat");
+  int pid = 0, ppid = 0;
+  size_t close_paren = stat.rfind(')');
+  ASSERT_TRUE(close_paren != std::string::npos);
+  pid = atoi(stat.c_str());
+  char state = 0;
+  ASSERT_EQ(sscanf(stat.c_str() + close_paren + 1, " %c %d", &state, &ppid), 2);
+  EXPECT_EQ(pid, getpid());
+  EXPECT_EQ(ppid, getppid());
+}
+
+TEST(Identity, GetppidIsNotSelf) {
+  EXPECT_NE(getppid(), getpid());
+  EXPECT_GE(getppid(), 0);
+}
+
+TEST(Identity, GetresuidMatchesTheSingleGetters) {
+  uid_t r, e, s;
+  ASSERT_SYSCALL_SUCCEEDS(getresuid(&r, &e, &s));
+  EXPECT_EQ(r, getuid());
+  EXPECT_EQ(e, geteuid());
+  gid_t gr, ge, gs;
+  ASSERT_SYSCALL_SUCCEEDS(getresgid(&gr, &ge, &gs));
+  EXPECT_EQ(gr, getgid());
+  EXPECT_EQ(ge, getegid());
+}
+
+TEST(Identity, GetresuidBadPointerIsEfault) {
+  uid_t a, b;
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_getresuid, &a, &b, reinterpret_cast<void*>(8)), EFAULT);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_getresgid, reinterpret_cast<void*>(8), &a, &b), EFAULT);
+}
+
+TEST(Identity, ProcSelfStatusUidLineMatches) {
+  std::string status = read_whole_file("/proc/self/status");
+  size_t at = status.find("\nUid:");
+  ASSERT_TRUE(at != std::string::npos);
+  unsigned r = 0, e = 0;
+  ASSERT_EQ(sscanf(status.c_str() + at, "\nUid: %u %u", &r, &e), 2);
+  EXPECT_EQ(r, getuid());
+  EXPECT_EQ(e, geteuid());
+}
+
+TEST(Identity, GetgroupsCountThenFill) {
+  int n = ASSERT_SYSCALL_SUCCEEDS(getgroups(0, nullptr));
+  EXPECT_GE(n, 0);
+  gid_t groups[256];
+  EXPECT_SYSCALL_SUCCEEDS_WITH(getgroups(256, groups), n);
+}
+
+TEST(Identity, GetgroupsNegativeSizeIsEinval) {
+  gid_t g[1];
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_getgroups, -1, g), EINVAL);
+}
+
+TEST(Identity, ProcessGroupAndSessionOfSelf) {
+  EXPECT_EQ(getpgid(0), getpgrp());
+  EXPECT_EQ(getpgid(getpid()), getpgrp());
+  EXPECT_GT(getsid(0), 0);
+  EXPECT_EQ(getsid(getpid()), getsid(0));
+}
+
+TEST(Identity, NonexistentPidIsEsrch) {
+  EXPECT_SYSCALL_FAILS_WITH(getpgid(INT_MAX), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(getsid(INT_MAX), ESRCH);
+}
+
+TEST(Sysinfo, ReportsPlausibleValues) {
+  struct sysinfo si;
+  ASSERT_SYSCALL_SUCCEEDS(sysinfo(&si));
+  EXPECT_GT(si.totalram, 0u);
+  EXPECT_LE(si.freeram, si.totalram);
+  EXPECT_GE(si.mem_unit, 1u);
+  EXPECT_GE(si.procs, 1);
+  EXPECT_GE(si.uptime, 0);
+}
+
+TEST(Sysinfo, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sysinfo, reinterpret_cast<void*>(8)), EFAULT);
+}
+
+TEST(Getrusage, SelfAndChildrenSucceed) {
+  rusage u;
+  EXPECT_SYSCALL_SUCCEEDS_WITH(getrusage(RUSAGE_SELF, &u), 0);
+  EXPECT_GE(u.ru_utime.tv_usec, 0);
+  EXPECT_LT(u.ru_utime.tv_usec, 1000000);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(getrusage(RUSAGE_CHILDREN, &u), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(getrusage(RUSAGE_THREAD, &u), 0);
+}
+
+TEST(Getrusage, UnknownWhoIsEinval) {
+  rusage u;
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_getrusage, 5, &u), EINVAL);
+}
+
+TEST(Getrusage, BadPointerIsEfault) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_getrusage, RUSAGE_SELF, reinterpret_cast<void*>(8)), EFAULT);
+}
