@@ -138,6 +138,12 @@ MOAT_SYNC(kill);
 MOAT_SYNC(tkill);
 MOAT_SYNC(tgkill);
 
+// poll.cpp: waiting for file readiness
+MOAT_ASYNC(poll);
+MOAT_ASYNC(ppoll);
+MOAT_ASYNC(select);
+MOAT_ASYNC(pselect6);
+
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
 

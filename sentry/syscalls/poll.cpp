@@ -1,0 +1,238 @@
+// poll, ppoll, select and pselect6.
+//
+// Files backed by a host fd (pipes, the caller's stdio) are polled on the
+// host; every other file moat has today is always ready, as regular files are
+// on Linux. To wait, the sentry gathers the host fds in a short-lived epoll
+// instance and awaits it through io_uring (with a linked timeout), so no
+// worker ever blocks. FIXME: a wait queue for in-sentry files (issue 5),
+// signals interrupting the wait.
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "fs/fd_table.h"
+#include "fs/host_fd_file.h"
+#include "sentry/io/uring.h"
+#include "sentry/syscalls/handlers.h"
+
+namespace moat {
+
+namespace {
+
+constexpr short kAlwaysReady = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
+struct PollEntry {
+  int fd;
+  short events;
+  short revents;
+  int host_fd;  // -1: always ready (or invalid)
+};
+
+// Fills revents of every entry without blocking; returns how many are ready.
+int poll_once(Process& p, std::vector<PollEntry>& entries) {
+  std::vector<pollfd> host;
+  std::vector<size_t> index;
+  int ready = 0;
+  for (size_t i = 0; i < entries.size(); i++) {
+    PollEntry& e = entries[i];
+    e.revents = 0;
+    e.host_fd = -1;
+    if (e.fd < 0) continue;
+    auto file = p.fds().get(e.fd);
+    if (file.is_error()) {
+      e.revents = POLLNVAL;
+      ready++;
+      continue;
+    }
+    if (auto* hf = dynamic_cast<fs::HostFdFile*>(file.value().ptr())) {
+      e.host_fd = hf->host_fd();
+      host.push_back(pollfd{e.host_fd, e.events, 0});
+      index.push_back(i);
+      continue;
+    }
+    e.revents = static_cast<short>(e.events & kAlwaysReady);
+    if (e.revents) ready++;
+  }
+  if (!host.empty() && ::poll(host.data(), host.size(), 0) > 0) {
+    for (size_t k = 0; k < host.size(); k++) {
+      if (!host[k].revents) continue;
+      entries[index[k]].revents = host[k].revents;
+      ready++;
+    }
+  }
+  return ready;
+}
+
+// Awaits readiness of any host fd among the entries, or the timeout
+// (nullptr: none). Returns false when the timeout expired.
+struct EpollWait : UringOp {
+  int epfd;
+  __kernel_timespec ts;
+  bool has_timeout;
+  void await_suspend(std::coroutine_handle<> h) {
+    handle = h;
+    io_uring* ring = current_ring();
+    if (io_uring_sq_space_left(ring) < 2) io_uring_submit(ring);
+    io_uring_sqe* sqe = io_uring_get_sqe(ring);
+    io_uring_prep_poll_add(sqe, epfd, POLLIN);
+    io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
+    if (has_timeout) {
+      sqe->flags |= IOSQE_IO_LINK;
+      io_uring_sqe* t = io_uring_get_sqe(ring);
+      io_uring_prep_link_timeout(t, &ts, 0);
+      io_uring_sqe_set_data64(t, 0);
+    }
+  }
+};
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+// The common core: timeout_ns < 0 waits forever.
+Coro<ErrorOr<int>> do_poll(Process& p, std::vector<PollEntry>& entries, int64_t timeout_ns) {
+  int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : -1;
+  for (;;) {
+    int ready = poll_once(p, entries);
+    if (ready > 0 || timeout_ns == 0) co_return ready;
+    int64_t left = deadline >= 0 ? deadline - now_ns() : -1;
+    if (deadline >= 0 && left <= 0) co_return 0;
+    UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+    if (!ep) co_return last_host_errno();
+    for (const PollEntry& e : entries) {
+      if (e.host_fd < 0) continue;
+      epoll_event ev{};
+      ev.events = static_cast<uint32_t>(e.events) | EPOLLERR | EPOLLHUP;
+      ev.data.fd = e.host_fd;
+      epoll_ctl(ep.get(), EPOLL_CTL_ADD, e.host_fd, &ev);  // EEXIST for a repeated fd is fine
+    }
+    EpollWait w{};
+    w.epfd = ep.get();
+    w.has_timeout = left >= 0;
+    if (left >= 0) w.ts = __kernel_timespec{left / 1000000000LL, left % 1000000000LL};
+    co_await w;
+  }
+}
+
+ErrorOr<std::vector<PollEntry>> read_pollfds(SyscallContext& ctx, uint64_t addr, uint64_t nfds) {
+  if (nfds > ctx.process().rlimits[RLIMIT_NOFILE].rlim_cur) return Errno::INVAL;
+  std::vector<pollfd> raw(nfds);
+  TRY(ctx.mem().read(addr, raw.data(), nfds * sizeof(pollfd)));
+  std::vector<PollEntry> entries;
+  for (const pollfd& r : raw) entries.push_back({r.fd, r.events, 0, -1});
+  return entries;
+}
+
+ErrorOr<void> write_revents(SyscallContext& ctx, uint64_t addr, const std::vector<PollEntry>& entries) {
+  for (size_t i = 0; i < entries.size(); i++)
+    TRY(ctx.mem().write(addr + i * sizeof(pollfd) + offsetof(pollfd, revents), &entries[i].revents, sizeof(short)));
+  return {};
+}
+
+ErrorOr<int64_t> timeout_from_timespec(SyscallContext& ctx, uint64_t addr) {
+  if (!addr) return -1;
+  timespec ts = TRY(ctx.mem().read_obj(UserPtr<timespec>(addr)));
+  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L) return Errno::INVAL;
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+Coro<ErrorOr<int64_t>> poll_common(SyscallContext& ctx, uint64_t addr, uint64_t nfds, int64_t timeout_ns) {
+  CO_TRY_ASSIGN(std::vector<PollEntry> entries, read_pollfds(ctx, addr, nfds));
+  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.process(), entries, timeout_ns));
+  CO_TRY(write_revents(ctx, addr, entries));
+  co_return ready;
+}
+
+// select's fd_sets as poll entries, and back.
+Coro<ErrorOr<int64_t>> select_common(SyscallContext& ctx, int nfds, uint64_t rd, uint64_t wr, uint64_t ex,
+                                     int64_t timeout_ns) {
+  if (nfds < 0 || static_cast<uint64_t>(nfds) > ctx.process().rlimits[RLIMIT_NOFILE].rlim_cur)
+    co_return Errno::INVAL;
+  size_t bytes = (static_cast<size_t>(nfds) + 63) / 64 * 8;
+  std::vector<uint64_t> sets[3];
+  uint64_t addrs[3] = {rd, wr, ex};
+  for (int k = 0; k < 3; k++) {
+    sets[k].assign(bytes / 8, 0);
+    if (addrs[k] && bytes) CO_TRY(ctx.mem().read(addrs[k], sets[k].data(), bytes));
+  }
+  auto bit = [](const std::vector<uint64_t>& s, int fd) { return (s[fd / 64] >> (fd % 64)) & 1; };
+  std::vector<PollEntry> entries;
+  for (int fd = 0; fd < nfds; fd++) {
+    short ev = 0;
+    if (bit(sets[0], fd)) ev |= POLLIN;
+    if (bit(sets[1], fd)) ev |= POLLOUT;
+    if (bit(sets[2], fd)) ev |= POLLPRI;
+    if (ev) entries.push_back({fd, ev, 0, -1});
+  }
+  // select reports a closed fd in any set as EBADF (poll says POLLNVAL).
+  for (const PollEntry& e : entries)
+    if (ctx.process().fds().get(e.fd).is_error()) co_return Errno::BADF;
+  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.process(), entries, timeout_ns));
+  (void)ready;
+  for (auto& s : sets) std::fill(s.begin(), s.end(), 0);
+  int count = 0;
+  for (const PollEntry& e : entries) {
+    auto set = [&](std::vector<uint64_t>& s) {
+      s[e.fd / 64] |= 1ULL << (e.fd % 64);
+      count++;
+    };
+    if ((e.events & POLLIN) && (e.revents & (POLLIN | POLLHUP | POLLERR))) set(sets[0]);
+    if ((e.events & POLLOUT) && (e.revents & (POLLOUT | POLLERR))) set(sets[1]);
+    if ((e.events & POLLPRI) && (e.revents & POLLPRI)) set(sets[2]);
+  }
+  for (int k = 0; k < 3; k++)
+    if (addrs[k] && bytes) CO_TRY(ctx.mem().write(addrs[k], sets[k].data(), bytes));
+  co_return count;
+}
+
+}  // namespace
+
+// Implements Linux poll(2).
+Coro<ErrorOr<int64_t>> sys_poll(SyscallContext& ctx) {
+  int timeout_ms = ctx.arg_int(2);
+  return poll_common(ctx, ctx.arg(0), ctx.arg(1), timeout_ms < 0 ? -1 : int64_t{timeout_ms} * 1000000);
+}
+
+// Implements Linux ppoll(2). The signal mask argument is accepted; signals
+// do not interrupt waits yet.
+Coro<ErrorOr<int64_t>> sys_ppoll(SyscallContext& ctx) {
+  auto timeout = timeout_from_timespec(ctx, ctx.arg(2));
+  if (timeout.is_error()) {
+    Errno e = timeout.error();
+    return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
+  }
+  return poll_common(ctx, ctx.arg(0), ctx.arg(1), timeout.value());
+}
+
+// Implements Linux select(2).
+Coro<ErrorOr<int64_t>> sys_select(SyscallContext& ctx) {
+  int64_t timeout_ns = -1;
+  if (uint64_t tv_addr = ctx.arg(4)) {
+    auto tv = ctx.mem().read_obj(UserPtr<timeval>(tv_addr));
+    if (tv.is_error() || tv.value().tv_sec < 0 || tv.value().tv_usec < 0 || tv.value().tv_usec >= 1000000) {
+      Errno e = tv.is_error() ? tv.error() : Errno::INVAL;
+      return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
+    }
+    timeout_ns = static_cast<int64_t>(tv.value().tv_sec) * 1000000000LL + tv.value().tv_usec * 1000LL;
+  }
+  return select_common(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), timeout_ns);
+}
+
+// Implements Linux pselect6(2).
+Coro<ErrorOr<int64_t>> sys_pselect6(SyscallContext& ctx) {
+  auto timeout = timeout_from_timespec(ctx, ctx.arg(4));
+  if (timeout.is_error()) {
+    Errno e = timeout.error();
+    return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
+  }
+  return select_common(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), timeout.value());
+}
+
+}  // namespace moat
