@@ -17,6 +17,13 @@ ErrorOr<int64_t> do_mkdirat(SyscallContext& ctx, int dirfd, uint64_t path_addr, 
   return 0;
 }
 
+ErrorOr<int64_t> do_symlinkat(SyscallContext& ctx, uint64_t target_addr, int dirfd, uint64_t path_addr) {
+  std::string target = TRY(fs::read_user_path(ctx.mem(), target_addr));
+  std::string path = TRY(fs::read_user_path(ctx.mem(), path_addr));
+  TRY(fs::symlink_at(ctx.process(), target, dirfd, path));
+  return 0;
+}
+
 ErrorOr<int64_t> do_unlinkat(SyscallContext& ctx, int dirfd, uint64_t path_addr, int flags) {
   std::string path = TRY(fs::read_user_path(ctx.mem(), path_addr));
   TRY(fs::unlink_at(ctx.process(), dirfd, path, flags));
@@ -70,6 +77,14 @@ ErrorOr<int64_t> sys_mkdir(SyscallContext& ctx) {
 // Implements Linux mkdirat(2).
 ErrorOr<int64_t> sys_mkdirat(SyscallContext& ctx) {
   return do_mkdirat(ctx, ctx.arg_int(0), ctx.arg(1), static_cast<mode_t>(ctx.arg(2)));
+}
+
+// Implements Linux symlink(2).
+ErrorOr<int64_t> sys_symlink(SyscallContext& ctx) { return do_symlinkat(ctx, ctx.arg(0), AT_FDCWD, ctx.arg(1)); }
+
+// Implements Linux symlinkat(2).
+ErrorOr<int64_t> sys_symlinkat(SyscallContext& ctx) {
+  return do_symlinkat(ctx, ctx.arg(0), ctx.arg_int(1), ctx.arg(2));
 }
 
 // Implements Linux unlink(2).

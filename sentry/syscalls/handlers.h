@@ -61,6 +61,8 @@ MOAT_SYNC(fchdir);
 MOAT_SYNC(umask);
 MOAT_SYNC(mkdir);
 MOAT_SYNC(mkdirat);
+MOAT_SYNC(symlink);
+MOAT_SYNC(symlinkat);
 MOAT_SYNC(unlink);
 MOAT_SYNC(unlinkat);
 MOAT_SYNC(rmdir);

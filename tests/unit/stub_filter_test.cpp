@@ -62,7 +62,7 @@ TEST_CASE("stub filter allows only the stub's list from inside its code", "[stub
     CHECK(run_filter(prog, call(nr, start)) == SECCOMP_RET_ALLOW);
     CHECK(run_filter(prog, call(nr, end - 1)) == SECCOMP_RET_ALLOW);
   }
-  for (int nr : {SYS_execve, SYS_open, SYS_openat, SYS_socket, SYS_kill, SYS_ptrace, SYS_clone, SYS_getpid})
+  for (int nr : {SYS_execve, SYS_open, SYS_openat, SYS_socket, SYS_kill, SYS_ptrace, SYS_clone3, SYS_getpid})
     CHECK(run_filter(prog, call(nr, start + 0x10)) == SECCOMP_RET_KILL_PROCESS);
 }
 
