@@ -35,9 +35,10 @@ ErrorOr<int64_t> File::lseek(int64_t offset, int whence) {
     }
     default: return Errno::INVAL;
   }
-  if ((offset > 0 && base > std::numeric_limits<int64_t>::max() - offset)) return Errno::OVERFLOW_;
-  int64_t r = base + offset;
-  if (r < 0) return Errno::INVAL;
+  // Linux adds with wrap-around and vfs_setpos() refuses the negative sum:
+  // an overflowing seek is EINVAL, not EOVERFLOW.
+  int64_t r;
+  if (__builtin_add_overflow(base, offset, &r) || r < 0) return Errno::INVAL;
   m_pos.store(r);
   return r;
 }

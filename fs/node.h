@@ -95,6 +95,7 @@ class Node : public RefCounted<Node> {
   // Directory mutation. Read-only filesystems answer EROFS.
   virtual ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
   virtual ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
+  virtual ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) { return refuse(); }
   virtual ErrorOr<void> unlink(const Caller&, std::string_view name, UnlinkKind) { return refuse(); }
   // Renames child old_name of this directory to new_name in new_dir (same fs).
   virtual ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
@@ -102,6 +103,9 @@ class Node : public RefCounted<Node> {
     return refuse();
   }
   virtual ErrorOr<void> truncate(uint64_t size) { return refuse(); }
+  // chmod(2) on this node: the owner or a privileged caller; EROFS on a
+  // read-only filesystem (refuse()).
+  virtual ErrorOr<void> chmod(const Caller&, mode_t mode) { return refuse(); }
 
   // A magic link (/proc/PID/fd/N) resolves to an open file, not to a path.
   virtual RefPtr<File> magic_target() const;

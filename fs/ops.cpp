@@ -198,6 +198,22 @@ ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_
   return parent.dir.node().mkdir(caller, parent.name, mode & 07777 & ~process.fs().umask());
 }
 
+ErrorOr<void> symlink_at(Process& process, std::string_view target, int dirfd, std::string_view path) {
+  if (target.empty()) return Errno::NOENT;  // do_symlinkat: getname() refuses ""
+  Caller caller = Caller::of(process);
+  Vfs& vfs = vfs_of(process);
+  Location start = TRY(start_for(process, dirfd, path));
+  auto parent = TRY(vfs.resolve_parent(caller, process.fs().root(), start, path));
+  if (parent.name.empty() || parent.name == "." || parent.name == "..") return Errno::EXIST;
+  auto existing = vfs.child(caller, parent.dir, parent.name);
+  if (!existing.is_error()) return Errno::EXIST;
+  if (existing.error() != Errno::NOENT) return existing.error();
+  // filename_create(): "name/" for a non-directory that does not exist.
+  if (parent.trailing_slash) return Errno::NOENT;
+  TRY(may_modify_dir(caller, parent.dir.node()));
+  return parent.dir.node().symlink(caller, parent.name, target);
+}
+
 ErrorOr<void> unlink_at(Process& process, int dirfd, std::string_view path, int at_flags) {
   if (at_flags & ~AT_REMOVEDIR) return Errno::INVAL;
   bool rmdir = at_flags & AT_REMOVEDIR;

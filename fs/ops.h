@@ -39,6 +39,8 @@ ErrorOr<std::string> resolve_exec(Process& process, std::string_view cmd, std::s
 ErrorOr<Location> resolve_at(Process& process, int dirfd, std::string_view path, int at_flags);
 
 ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_t mode);
+// symlinkat(2): creates path (relative to dirfd) holding target verbatim.
+ErrorOr<void> symlink_at(Process& process, std::string_view target, int dirfd, std::string_view path);
 ErrorOr<void> unlink_at(Process& process, int dirfd, std::string_view path, int at_flags);
 ErrorOr<void> rename_at(Process& process, int olddirfd, std::string_view oldpath, int newdirfd,
                         std::string_view newpath, unsigned flags);

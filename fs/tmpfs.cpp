@@ -241,4 +241,13 @@ Coro<ErrorOr<size_t>> TmpFile::write(std::span<const std::byte> buf, int64_t off
   co_return pwrite_sync(buf, offset);
 }
 
+// Implements chmod(2) on tmpfs: only the owner or uid 0 (CAP_FOWNER) may.
+ErrorOr<void> TmpNode::chmod(const Caller& caller, mode_t mode) {
+  std::lock_guard lock(m_fs->lock);
+  if (caller.uid != 0 && caller.uid != m_uid) return Errno::PERM;
+  m_mode = (m_mode & S_IFMT) | (mode & 07777);
+  clock_gettime(CLOCK_REALTIME, &m_ctime);
+  return {};
+}
+
 }  // namespace moat::fs

@@ -40,9 +40,9 @@ class TmpNode final : public Node {
   ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
                        unsigned flags) override;
   ErrorOr<void> truncate(uint64_t size) override;
+  ErrorOr<void> chmod(const Caller&, mode_t mode) override;
 
-  // Adds a symlink (symlink(2) itself is not wired yet; tests and devfs use it).
-  ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target);
+  ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) override;
 
   int memfd() const { return m_memfd.get(); }
   void touch_modified();

@@ -76,7 +76,7 @@ ErrorOr<ExecPlan> prepare_exec(Process& p, const std::string& path_in, std::vect
   plan.execfn = path_in;
   std::string path = path_in;
   for (int depth = 0;; depth++) {
-    struct stat st;
+    struct stat st{};
     RefPtr<fs::File> f = TRY(open_for_exec(p, path, st));
     std::array<std::byte, loader::kShebangBufSize> head{};
     size_t n = TRY(f->pread_sync(head, 0));

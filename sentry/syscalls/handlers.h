@@ -146,6 +146,23 @@ MOAT_ASYNC(ppoll);
 MOAT_ASYNC(select);
 MOAT_ASYNC(pselect6);
 
+// creds.cpp: the set*id family
+MOAT_SYNC(setresuid);
+MOAT_SYNC(setresgid);
+MOAT_SYNC(setuid);
+MOAT_SYNC(setgid);
+MOAT_SYNC(setreuid);
+MOAT_SYNC(setregid);
+MOAT_SYNC(setgroups);
+MOAT_SYNC(setfsuid);
+MOAT_SYNC(setfsgid);
+
+// chmod.cpp: mode changes
+MOAT_SYNC(chmod);
+MOAT_SYNC(fchmod);
+MOAT_SYNC(fchmodat);
+MOAT_SYNC(fchmodat2);
+
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
 

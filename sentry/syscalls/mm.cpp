@@ -20,6 +20,9 @@ constexpr int kKnownMapFlags = MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE | 
                                MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB |
                                MAP_SYNC | MAP_FIXED_NOREPLACE | (0x3f << MAP_HUGE_SHIFT);
 
+// asm-generic/mman-common.h; glibc's <sys/mman.h> does not define it.
+constexpr int kProtSem = 0x8;
+
 bool in_user_range(uint64_t start, uint64_t len) {
   return start >= mm::kMinAddr && len <= mm::kUserTop && start <= mm::kUserTop - len;
 }
@@ -55,8 +58,9 @@ Coro<ErrorOr<int64_t>> sys_mmap(SyscallContext& ctx) {
   int type = flags & MAP_SHARED_VALIDATE;
   if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE) co_return Errno::INVAL;
   if (type == MAP_SHARED_VALIDATE && (flags & ~kKnownMapFlags)) co_return Errno::NOTSUP;
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP))
-    co_return Errno::INVAL;
+  // Unlike mprotect(2), Linux's do_mmap() never validates prot: unknown bits
+  // are dropped, not refused.
+  prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
   if (len == 0 || (offset & (mm::kPageSize - 1))) co_return Errno::INVAL;
   if (flags & MAP_HUGETLB) co_return Errno::INVAL;
   uint64_t size = mm::page_up(len);
@@ -124,7 +128,10 @@ Coro<ErrorOr<int64_t>> sys_mprotect(SyscallContext& ctx) {
   int prot = ctx.arg_int(2);
   mm::AddressSpace& as = ctx.process().address_space();
   if (addr & (mm::kPageSize - 1)) co_return Errno::INVAL;
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP))
+  // Linux do_mprotect_pkey(): both growth directions at once, or a bit
+  // arch_validate_prot() does not know (it allows PROT_SEM), is EINVAL.
+  if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) == (PROT_GROWSDOWN | PROT_GROWSUP)) co_return Errno::INVAL;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | kProtSem | PROT_GROWSDOWN | PROT_GROWSUP))
     co_return Errno::INVAL;
   if (len == 0) co_return 0;
   uint64_t size = mm::page_up(len);

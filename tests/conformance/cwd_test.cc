@@ -148,3 +148,26 @@ TEST(Fchdir, StaysValidAfterRename) {
   EXPECT_TRUE(exists(tmp("new/inside")));
   close(fd);
 }
+
+TEST(Getcwd, RemovedCwdIsEnoent) {
+  make_dir(tmp("d"));
+  ASSERT_SYSCALL_SUCCEEDS(chdir(tmp("d").c_str()));
+  ASSERT_SYSCALL_SUCCEEDS(rmdir(tmp("d").c_str()));
+  char buf[PATH_MAX];
+  EXPECT_SYSCALL_FAILS_WITH(raw_getcwd(buf, sizeof buf), ENOENT);
+}
+
+TEST(Getcwd, FollowsRenameOfCwd) {
+  make_dir(tmp("old"));
+  ASSERT_SYSCALL_SUCCEEDS(chdir(tmp("old").c_str()));
+  ASSERT_SYSCALL_SUCCEEDS(rename(tmp("old").c_str(), tmp("new").c_str()));
+  EXPECT_STREQ(cwd(), tmp("new"));
+}
+
+TEST(Getcwd, FollowsRenameOfAncestor) {
+  make_dir(tmp("a"));
+  make_dir(tmp("a/b"));
+  ASSERT_SYSCALL_SUCCEEDS(chdir(tmp("a/b").c_str()));
+  ASSERT_SYSCALL_SUCCEEDS(rename(tmp("a").c_str(), tmp("z").c_str()));
+  EXPECT_STREQ(cwd(), tmp("z/b"));
+}

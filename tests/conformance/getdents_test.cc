@@ -199,3 +199,25 @@ TEST(Getdents, HostDirectoryListsKnownEntries) {
   auto s = names(list_dir("/"));
   EXPECT_TRUE(s.count(".") && s.count("..") && s.count("tmp") && s.count("proc") && s.count("dev"));
 }
+
+TEST(Getdents, SeekToReturnedOffsetResumes) {
+  make_dir(tmp("d"));
+  for (int i = 0; i < 5; ++i) make_file(tmp("d/f" + std::to_string(i)));
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(tmp("d").c_str(), O_RDONLY | O_DIRECTORY));
+  alignas(8) char buf[4096];
+  long n = ASSERT_SYSCALL_SUCCEEDS(getdents(fd, buf, sizeof buf));
+  // The second record's d_off is where the third one starts.
+  uint16_t reclen0;
+  memcpy(&reclen0, buf + 16, 2);
+  int64_t off1;
+  memcpy(&off1, buf + reclen0 + 8, 8);
+  uint16_t reclen1;
+  memcpy(&reclen1, buf + reclen0 + 16, 2);
+  std::string third(buf + reclen0 + reclen1 + 19);
+  ASSERT_GT(n, reclen0 + reclen1);
+  ASSERT_SYSCALL_SUCCEEDS(lseek(fd, off1, SEEK_SET));
+  alignas(8) char again[4096];
+  ASSERT_GT(ASSERT_SYSCALL_SUCCEEDS(getdents(fd, again, sizeof again)), 0);
+  EXPECT_STREQ(std::string(again + 19), third);
+  close(fd);
+}

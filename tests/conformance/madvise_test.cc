@@ -38,7 +38,7 @@ TEST(Madvise, DontneedKeepsSharedAnonymousData) {
 TEST(Madvise, DontneedOnPrivateFileMappingRereadsTheFile) {
   std::string path = temp_dir() + "/f";
   int fd = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDWR | O_CREAT, 0600));
-  ASSERT_SYSCALL_SUCCEEDS(ftruncate(fd, kPage));
+  ASSERT_SYSCALL_SUCCEEDS(fill_zeros(fd, kPage));
   ASSERT_SYSCALL_SUCCEEDS(pwrite(fd, "file", 4, 0));
   char* p = static_cast<char*>(mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
   ASSERT_TRUE(p != MAP_FAILED);

@@ -345,3 +345,46 @@ TEST(Renameat2, InvalidFlagsIsEinval) {
   EXPECT_SYSCALL_FAILS_WITH(
       renameat2_raw(AT_FDCWD, tmp("a"), AT_FDCWD, tmp("b"), RENAME_EXCHANGE | RENAME_NOREPLACE), EINVAL);
 }
+
+// mkdir(2): only the permission bits and the sticky bit of mode are used.
+TEST(Mkdir, DropsSetuidAndSetgidBits) {
+  mode_t old = umask(0);
+  int r = mkdir(tmp("d").c_str(), 07777);
+  umask(old);
+  ASSERT_SYSCALL_SUCCEEDS(r);
+  EXPECT_EQ(mode_of(tmp("d")) & 07777, static_cast<mode_t>(01777));
+}
+
+TEST(Unlinkat, EmptyPathIsEnoent) {
+  int dir = ASSERT_SYSCALL_SUCCEEDS(open(conformance::temp_dir().c_str(), O_RDONLY | O_DIRECTORY));
+  EXPECT_SYSCALL_FAILS_WITH(unlinkat(dir, "", AT_REMOVEDIR), ENOENT);
+  EXPECT_SYSCALL_FAILS_WITH(unlinkat(dir, "", 0), ENOENT);
+  close(dir);
+}
+
+TEST(Rename, OntoOwnAncestorIsEnotempty) {
+  make_dir(tmp("d"));
+  make_dir(tmp("d/sub"));
+  EXPECT_SYSCALL_FAILS_WITH(rename(tmp("d/sub").c_str(), tmp("d").c_str()), ENOTEMPTY);
+}
+
+TEST(Rename, TrailingSlashOnFileIsEnotdir) {
+  make_file(tmp("f"));
+  EXPECT_SYSCALL_FAILS_WITH(rename((tmp("f") + "/").c_str(), tmp("g").c_str()), ENOTDIR);
+  EXPECT_SYSCALL_FAILS_WITH(rename(tmp("f").c_str(), (tmp("g") + "/").c_str()), ENOTDIR);
+  EXPECT_TRUE(exists(tmp("f")));
+}
+
+TEST(Rename, DirectoryWithTrailingSlash) {
+  make_dir(tmp("d"));
+  ASSERT_SYSCALL_SUCCEEDS(rename((tmp("d") + "/").c_str(), (tmp("e") + "/").c_str()));
+  EXPECT_TRUE(S_ISDIR(mode_of(tmp("e"))));
+}
+
+TEST(Creat, OnDirectoryIsEisdir) { EXPECT_SYSCALL_FAILS_WITH(creat(conformance::temp_dir().c_str(), 0644), EISDIR); }
+
+TEST(Umask, ReturnsPreviousMaskAndKeepsPermissionBits) {
+  mode_t old = umask(022);
+  EXPECT_EQ(umask(07777), 022u);
+  EXPECT_EQ(umask(old), 0777u);
+}

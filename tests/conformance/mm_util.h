@@ -79,6 +79,13 @@ inline bool page_mapped(void* addr) {
   return false;
 }
 
+// Writes len zero bytes at the start of fd (the memory tests size files with
+// write rather than ftruncate, which belongs to another family's tests).
+inline int fill_zeros(int fd, size_t len) {
+  std::string zeros(len, '\0');
+  return pwrite(fd, zeros.data(), len, 0) == static_cast<ssize_t>(len) ? 0 : -1;
+}
+
 inline char* page_at(void* base, size_t i) { return static_cast<char*>(base) + i * kPage; }
 
 }  // namespace conformance

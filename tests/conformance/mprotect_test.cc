@@ -122,7 +122,7 @@ TEST(Mprotect, AddExecShowsInMaps) {
 TEST(Mprotect, SharedReadOnlyFileMappingCannotBecomeWritable) {
   std::string path = temp_dir() + "/f";
   int fd = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDWR | O_CREAT, 0600));
-  ASSERT_SYSCALL_SUCCEEDS(ftruncate(fd, kPage));
+  ASSERT_SYSCALL_SUCCEEDS(fill_zeros(fd, kPage));
   close(fd);
   fd = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDONLY));
   char* p = static_cast<char*>(mmap(nullptr, kPage, PROT_READ, MAP_SHARED, fd, 0));

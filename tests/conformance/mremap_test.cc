@@ -174,7 +174,7 @@ TEST(Mremap, MovedMappingKeepsProtectionInMaps) {
 TEST(Mremap, SharedFileMappingGrowsOverFile) {
   std::string path = temp_dir() + "/f";
   int fd = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDWR | O_CREAT, 0600));
-  ASSERT_SYSCALL_SUCCEEDS(ftruncate(fd, 2 * kPage));
+  ASSERT_SYSCALL_SUCCEEDS(fill_zeros(fd, 2 * kPage));
   ASSERT_SYSCALL_SUCCEEDS(pwrite(fd, "second", 6, kPage));
   char* p = static_cast<char*>(mmap(nullptr, kPage, PROT_READ, MAP_SHARED, fd, 0));
   ASSERT_TRUE(p != MAP_FAILED);

@@ -329,3 +329,36 @@ TEST(Close, OtherDescriptorOfSameFileStaysOpen) {
   EXPECT_STREQ(read_all(fd2), "abc");
   close(fd2);
 }
+
+TEST(Open, CreatThroughDanglingSymlinkCreatesTarget) {
+  make_symlink("target", tmp("link"));
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(tmp("link").c_str(), O_WRONLY | O_CREAT, 0644));
+  EXPECT_SYSCALL_SUCCEEDS_WITH(write(fd, "t", 1), 1);
+  close(fd);
+  EXPECT_TRUE(S_ISREG(mode_of(tmp("target"))));
+  EXPECT_STREQ(read_file(tmp("target")), "t");
+}
+
+TEST(Open, CreatThroughSymlinkToExistingFileOpensIt) {
+  make_file(tmp("f"), "keep");
+  make_symlink("f", tmp("link"));
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(tmp("link").c_str(), O_RDWR | O_CREAT, 0644));
+  EXPECT_STREQ(read_all(fd), "keep");
+  close(fd);
+}
+
+TEST(Open, NofollowDirectoryOnSymlinkIsEnotdir) {
+  make_dir(tmp("d"));
+  make_symlink("d", tmp("link"));
+  EXPECT_SYSCALL_FAILS_WITH(open(tmp("link").c_str(), O_RDONLY | O_NOFOLLOW | O_DIRECTORY), ENOTDIR);
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(tmp("link").c_str(), O_RDONLY | O_DIRECTORY));
+  close(fd);
+}
+
+TEST(Open, ReadOnlyDescriptorRejectsWritesToDirectory) {
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(conformance::temp_dir().c_str(), O_RDONLY));
+  EXPECT_SYSCALL_FAILS_WITH(write(fd, "x", 1), EBADF);
+  char c;
+  EXPECT_SYSCALL_FAILS_WITH(pread(fd, &c, 1, 0), EISDIR);
+  close(fd);
+}

@@ -1,5 +1,6 @@
 // Conformance: prctl(2).
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>

@@ -1,6 +1,8 @@
 // Conformance: prlimit64(2), getrlimit(2), setrlimit(2).
 #include <climits>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -130,7 +132,7 @@ TEST(Prlimit, LoweredNofileLimitBoundsNewDescriptors) {
 }
 
 TEST(Prlimit, RootMayRaiseTheHardLimit) {
-  SKIP_IF(geteuid() != 0, "needs CAP_SYS_RESOURCE");
+  SKIP_IF(prctl(PR_CAPBSET_READ, CAP_SYS_RESOURCE) != 1, "needs CAP_SYS_RESOURCE");
   SavedLimit guard(RLIMIT_CORE);
   rlimit cur;
   ASSERT_SYSCALL_SUCCEEDS(getrlimit(RLIMIT_CORE, &cur));

@@ -170,3 +170,20 @@ TEST(ProcSelfFd, DirectoryIsNotWritable) {
   ASSERT_SYSCALL_SUCCEEDS(stat("/proc/self/fd", &st));
   EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
+
+TEST(ProcSelfFd, UnlinkedFileIsMarkedDeleted) {
+  make_file(tmp("f"));
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(tmp("f").c_str(), O_RDONLY));
+  ASSERT_SYSCALL_SUCCEEDS(unlink(tmp("f").c_str()));
+  EXPECT_STREQ(link_of("/proc/self/fd/" + std::to_string(fd)), tmp("f") + " (deleted)");
+  close(fd);
+}
+
+TEST(ProcSelfFd, FollowsMoveToOtherDirectory) {
+  make_dir(tmp("d"));
+  make_file(tmp("f"));
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(tmp("f").c_str(), O_RDONLY));
+  ASSERT_SYSCALL_SUCCEEDS(rename(tmp("f").c_str(), tmp("d/g").c_str()));
+  EXPECT_STREQ(link_of("/proc/self/fd/" + std::to_string(fd)), tmp("d/g"));
+  close(fd);
+}

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -366,4 +367,43 @@ TEST(Writev, FaultAfterFirstSegmentReturnsCount) {
   EXPECT_SYSCALL_SUCCEEDS_WITH(writev(fd, iov, 2), 4);
   close(fd);
   EXPECT_STREQ(read_file(p), "abcd");
+}
+
+TEST(Writev, TotalAboveSsizeMaxIsEinval) {
+  int fd = open_digits(O_WRONLY);
+  char a[1];
+  struct iovec iov[2] = {{a, static_cast<size_t>(SSIZE_MAX / 2 + 1)}, {a, static_cast<size_t>(SSIZE_MAX / 2 + 1)}};
+  EXPECT_SYSCALL_FAILS_WITH(writev(fd, iov, 2), EINVAL);
+  close(fd);
+}
+
+TEST(Write, PipeBadBufferIsEfault) {
+  int p[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  EXPECT_SYSCALL_FAILS_WITH(write(p[1], bad_ptr(), 4), EFAULT);
+  close(p[0]);
+  close(p[1]);
+}
+
+// pipe_read(): a failed copy to the reader's buffer consumes nothing.
+TEST(Read, PipeBadBufferKeepsData) {
+  int p[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  ASSERT_SYSCALL_SUCCEEDS_WITH(write(p[1], "abc", 3), 3);
+  EXPECT_SYSCALL_FAILS_WITH(read(p[0], bad_ptr(), 3), EFAULT);
+  char buf[4] = {};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(read(p[0], buf, 3), 3);
+  EXPECT_STREQ(buf, "abc");
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(Fstatat, NullPathWithEmptyPathFlag) {
+  std::string p = tmp("f");
+  make_file(p, "1234");
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(p.c_str(), O_RDONLY));
+  struct stat st;
+  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_newfstatat, fd, nullptr, &st, AT_EMPTY_PATH));
+  EXPECT_EQ(st.st_size, 4);
+  close(fd);
 }

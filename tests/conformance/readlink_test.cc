@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fs_util.h"
@@ -131,4 +132,23 @@ TEST(Symlinkat, RelativeToDirfd) {
   ASSERT_SYSCALL_SUCCEEDS(symlinkat("tgt", dir, "link"));
   EXPECT_TRUE(S_ISLNK(mode_of(tmp("d/link"))));
   close(dir);
+}
+
+// do_readlinkat() checks bufsiz before it even reads the path.
+TEST(Readlink, NonPositiveSizeIsEinvalBeforePathChecks) {
+  char buf[4];
+  EXPECT_SYSCALL_FAILS_WITH(readlink(tmp("missing").c_str(), buf, 0), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(readlink(bad_path(), buf, 0), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_readlink, tmp("missing").c_str(), buf, -1), EINVAL);
+}
+
+TEST(Symlink, TrailingSlashOnNewNameIsEnoent) {
+  EXPECT_SYSCALL_FAILS_WITH(symlink("t", (tmp("link") + "/").c_str()), ENOENT);
+}
+
+TEST(Symlink, CanPointAtDirectory) {
+  make_dir(tmp("d"));
+  make_file(tmp("d/f"), "in d");
+  ASSERT_SYSCALL_SUCCEEDS(symlink("d", tmp("link").c_str()));
+  EXPECT_STREQ(read_file(tmp("link/f")), "in d");
 }

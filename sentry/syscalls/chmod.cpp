@@ -1,0 +1,51 @@
+// chmod, fchmod, fchmodat, fchmodat2: mode changes go to the node's
+// filesystem (tmpfs keeps them; the read-only host root answers EROFS).
+
+#include <fcntl.h>
+
+#include "fs/fd_table.h"
+#include "fs/file.h"
+#include "fs/ops.h"
+#include "sentry/syscalls/handlers.h"
+
+namespace moat {
+
+namespace {
+
+ErrorOr<int64_t> chmod_at(SyscallContext& ctx, int dirfd, uint64_t path_addr, mode_t mode, int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno::INVAL;
+  std::string path = TRY(fs::read_user_path(ctx.mem(), path_addr));
+  fs::Location loc = TRY(fs::resolve_at(ctx.process(), dirfd, path, flags));
+  // A symlink's own mode cannot change on Linux.
+  if ((flags & AT_SYMLINK_NOFOLLOW) && loc.node().is_symlink()) return Errno::NOTSUP;
+  TRY(loc.node().chmod(fs::Caller::of(ctx.process()), mode));
+  return 0;
+}
+
+}  // namespace
+
+// Implements Linux chmod(2).
+ErrorOr<int64_t> sys_chmod(SyscallContext& ctx) {
+  return chmod_at(ctx, AT_FDCWD, ctx.arg(0), static_cast<mode_t>(ctx.arg(1)), 0);
+}
+
+// Implements Linux fchmodat(2) (the syscall has no flags argument).
+ErrorOr<int64_t> sys_fchmodat(SyscallContext& ctx) {
+  return chmod_at(ctx, ctx.arg_int(0), ctx.arg(1), static_cast<mode_t>(ctx.arg(2)), 0);
+}
+
+// Implements Linux fchmodat2(2).
+ErrorOr<int64_t> sys_fchmodat2(SyscallContext& ctx) {
+  return chmod_at(ctx, ctx.arg_int(0), ctx.arg(1), static_cast<mode_t>(ctx.arg(2)), ctx.arg_int(3));
+}
+
+// Implements Linux fchmod(2).
+ErrorOr<int64_t> sys_fchmod(SyscallContext& ctx) {
+  RefPtr<fs::File> file = TRY(ctx.process().fds().get(ctx.arg_int(0)));
+  if (file->flags() & O_PATH) return Errno::BADF;
+  if (file->location().anonymous) return Errno::PERM;  // FIXME: pipes and stdio modes
+  TRY(file->node().chmod(fs::Caller::of(ctx.process()), static_cast<mode_t>(ctx.arg(1))));
+  return 0;
+}
+
+}  // namespace moat
