@@ -60,6 +60,7 @@ enum moat_reply_kind {
   MOAT_REPLY_RUN = 3,    /* enter guest code: rip = op_args[0], rsp = op_args[1] */
   MOAT_REPLY_EXIT = 4,   /* exit_group(op_args[0]) */
   MOAT_REPLY_SIGRETURN = 5, /* restore the ucontext at op_args[0] (rt_sigreturn) */
+  MOAT_REPLY_EXIT_THREAD = 6, /* end this thread only (exit) */
 };
 
 /* Host operations the stub performs on the sentry's instruction, from its own
@@ -74,6 +75,10 @@ enum moat_op {
                           below op_args[0] (an offset in its thread region) and
                           posts MOAT_REQ_HELLO. Result: the child's pid as the
                           stub's pid namespace sees it. */
+  MOAT_OP_CLONE_THREAD = 4, /* start a host thread for thread index op_args[0]
+                               on the stack at op_args[1]; it posts
+                               MOAT_REQ_HELLO from its slot. Result: its host
+                               tid or -errno. */
 };
 
 struct moat_slot {

@@ -183,6 +183,55 @@ STUB static long fork_process(struct moat_slot* slot) {
   return ret;
 }
 
+/* A new guest thread's host thread, on its own stack in its thread region:
+ * it installs its alternate stack (new threads start without one) and
+ * reports; the sentry answers with the registers it starts with. */
+STUB __attribute__((noreturn, used)) static void thread_start(uint64_t index) {
+  uint64_t region = moat_thread_region((uint32_t)index);
+  struct {
+    uint64_t sp;
+    int32_t flags;
+    int32_t pad;
+    uint64_t size;
+  } ss = {region + 4096, 0, 0, MOAT_THREAD_REGION - 4096};
+  sys6(NR_sigaltstack, (long)&ss, 0, 0, 0, 0, 0);
+  struct moat_slot* slot = (struct moat_slot*)region;
+  slot->state = MOAT_SLOT_IDLE;
+  slot->request_kind = MOAT_REQ_HELLO;
+  call_sentry(slot);
+  sys6(NR_exit, 0, 0, 0, 0, 0, 0);
+  __builtin_unreachable();
+}
+
+/* Starts a host thread in this process (the guest's new thread). The new
+ * thread begins on its own stack, given to clone, and goes straight to
+ * thread_start without returning through this function's frame. */
+STUB static long clone_thread(struct moat_slot* slot) {
+  uint64_t index = slot->op_args[0];
+  if (index >= MOAT_MAX_THREADS) return -22; /* EINVAL */
+  uint64_t region = moat_thread_region((uint32_t)index);
+  uint64_t stack = slot->op_args[1] & ~15ULL;
+  if (stack <= region + 4096 || stack > region + MOAT_THREAD_REGION) return -22;
+  register uint64_t r10 __asm__("r10") = 0;
+  register uint64_t r8 __asm__("r8") = 0;
+  register uint64_t r12 __asm__("r12") = index;
+  register void* r13 __asm__("r13") = (void*)&thread_start;
+  long ret;
+  /* CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM */
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "mov %%r12, %%rdi\n\t"
+      "call *%%r13\n\t"
+      "ud2\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"(NR_clone), "D"(0x00050f00L), "S"(stack), "d"(0), "r"(r10), "r"(r8), "r"(r12), "r"(r13)
+      : "rcx", "r11", "memory");
+  return ret;
+}
+
 STUB static long run_op(struct moat_slot* slot) {
   uint64_t* a = slot->op_args;
   if (slot->op == MOAT_OP_SYSCALL)
@@ -195,6 +244,7 @@ STUB static long run_op(struct moat_slot* slot) {
     return r;
   }
   if (slot->op == MOAT_OP_FORK) return fork_process(slot);
+  if (slot->op == MOAT_OP_CLONE_THREAD) return clone_thread(slot);
   return -22; /* EINVAL */
 }
 
@@ -286,6 +336,10 @@ STUB static long call_sentry(struct moat_slot* slot) {
       slot->state = MOAT_SLOT_IDLE;
       __asm__ volatile("mov %0, %%rsp\n\tmov $15, %%eax\n\tsyscall\n\tud2" ::"r"(uc) : "memory");
       __builtin_unreachable();
+    }
+    if (kind == MOAT_REPLY_EXIT_THREAD) {
+      slot->state = MOAT_SLOT_IDLE;
+      sys6(NR_exit, 0, 0, 0, 0, 0, 0);
     }
     /* MOAT_REPLY_EXIT, or anything unknown: end the whole process. */
     sys6(NR_exit_group, kind == MOAT_REPLY_EXIT ? (long)slot->op_args[0] : 127, 0, 0, 0, 0, 0);

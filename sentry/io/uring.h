@@ -19,6 +19,9 @@ io_uring* current_ring();
 struct UringOp {
   std::coroutine_handle<> handle;
   int32_t result = 0;
+  // When set, called with the CQE's result instead of resuming handle (an
+  // operation that outlives or races its coroutine: futex timeouts).
+  void (*on_complete)(UringOp* op, int32_t result) = nullptr;
   bool await_ready() const noexcept { return false; }
   int32_t await_resume() const noexcept { return result; }
 };

@@ -27,8 +27,32 @@ Thread& Process::add_thread(uint32_t slot_index, pid_t tid) {
 
 Thread* Process::thread_by_slot(uint32_t slot_index) const {
   for (auto& t : m_threads)
-    if (t->slot_index() == slot_index) return t.get();
+    if (t->slot_index() == slot_index && !t->exited) return t.get();
   return nullptr;
+}
+
+Thread* Process::thread_by_tid(pid_t tid) const {
+  for (auto& t : m_threads)
+    if (t->tid() == tid && !t->exited) return t.get();
+  return nullptr;
+}
+
+int Process::free_slot_index() const {
+  for (uint32_t i = 0; i < MOAT_MAX_THREADS; i++)
+    if (!thread_by_slot(i)) return static_cast<int>(i);
+  return -1;
+}
+
+int Process::live_threads() const {
+  int n = 0;
+  for (auto& t : m_threads) n += !t->exited;
+  return n;
+}
+
+bool Process::any_thread_in_syscall() const {
+  for (auto& t : m_threads)
+    if (t->in_syscall) return true;
+  return false;
 }
 
 // Safe from any thread (and a signal handler): records the status and kills

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sentry/io/wait_queue.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/mm/address_space.h"
 #include "sentry/mm/user_memory.h"
 
@@ -73,6 +74,9 @@ class Thread {
   // Where the stub said the trapped thread's saved context is (an offset in
   // its thread region); validated before use (StubProcess::trapped_context).
   uint64_t ucontext_off = 0;
+  // The thread has exited (its object stays until the process goes: a
+  // syscall of its own may still be completing).
+  bool exited = false;
   int64_t stub_result = 0;
 
  private:
@@ -103,7 +107,15 @@ class Process {
 
   Thread& main_thread() const { return *m_threads.front(); }
   Thread& add_thread(uint32_t slot_index, pid_t tid);
+  // The live thread using a slot, if any.
   Thread* thread_by_slot(uint32_t slot_index) const;
+  Thread* thread_by_tid(pid_t tid) const;
+  // A slot index no live thread uses; -1 when all are taken.
+  int free_slot_index() const;
+  int live_threads() const;
+  bool any_thread_in_syscall() const;
+
+  FutexTable& futexes() { return m_futexes; }
 
   Credentials creds;
   std::array<GuestSigaction, 65> sigactions{};
@@ -146,6 +158,7 @@ class Process {
   std::shared_ptr<fs::FdTable> m_fds;
   std::shared_ptr<fs::FsContext> m_fs;
   std::vector<std::unique_ptr<Thread>> m_threads;
+  FutexTable m_futexes;
 };
 
 }  // namespace moat

@@ -39,11 +39,11 @@ void Sandbox::reap(Process& p) {
   std::unique_ptr<Process> owned = std::move(it->second);
   m_processes.erase(it);
   owned->reaped = true;
-  if (owned->main_thread().in_syscall) m_reaped_in_flight.push_back(std::move(owned));
+  if (owned->any_thread_in_syscall()) m_reaped_in_flight.push_back(std::move(owned));
 }
 
 void Sandbox::release_if_reaped(Process& p) {
-  if (!p.reaped || p.main_thread().in_syscall) return;
+  if (!p.reaped || p.any_thread_in_syscall()) return;
   std::erase_if(m_reaped_in_flight, [&](const std::unique_ptr<Process>& q) { return q.get() == &p; });
 }
 

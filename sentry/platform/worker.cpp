@@ -197,8 +197,12 @@ bool Worker::reap_completions() {
         if (reinterpret_cast<uint64_t>(p) == (data & ~kTagMask)) p->doorbell_armed = false;
     } else if (data != 0) {
       auto* op = reinterpret_cast<UringOp*>(data);
-      op->result = res;
-      op->handle.resume();
+      if (op->on_complete) {
+        op->on_complete(op, res);
+      } else {
+        op->result = res;
+        op->handle.resume();
+      }
     }
   }
   return progress;

@@ -16,6 +16,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
@@ -54,12 +55,93 @@ Coro<ErrorOr<int64_t>> start_child(Thread& child, uint64_t flags, uint64_t ctid,
   co_return 0;
 }
 
+// Lets a new thread run: once its host thread reports, set its TLS and
+// return it to the guest through the copied signal frame.
+Coro<ErrorOr<int64_t>> start_thread(Thread& nt, uint64_t flags, uint64_t tls) {
+  co_await StubReport{nt};
+  Process& p = nt.process();
+  if (flags & CLONE_SETTLS) {
+    int64_t r = co_await stub_syscall(nt, SYS_arch_prctl, ARCH_SET_FS, tls);
+    if (r < 0) {
+      terminate_process(p, SIGSEGV);
+      co_return 0;
+    }
+    nt.fs_base = tls;
+  }
+  moat_slot* slot = p.stub().slot(nt.slot_index());
+  slot->op_args[0] = moat_thread_region(nt.slot_index()) + nt.ucontext_off;
+  post_reply(slot, MOAT_REPLY_SIGRETURN);
+  co_return 0;
+}
+
+// A new thread: a host thread in the same stub process, with a thread region
+// of its own that starts as a copy of the caller's signal frame.
+Coro<ErrorOr<int64_t>> clone_thread(SyscallContext& ctx, uint64_t flags, uint64_t child_stack, uint64_t ptid,
+                                    uint64_t ctid, uint64_t tls) {
+  constexpr uint64_t kThreadFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                                    CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
+                                    CLONE_CHILD_CLEARTID | CLONE_DETACHED;
+  Thread& t = ctx.thread;
+  Process& p = ctx.process();
+  Sandbox& sandbox = ctx.sandbox();
+  // CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM (man 2 clone).
+  if (!(flags & CLONE_SIGHAND) || !(flags & CLONE_VM)) co_return Errno::INVAL;
+  if (flags & ~kThreadFlags) co_return Errno::INVAL;
+  // FIXME: threads with their own fs or fd table (no CLONE_FS / CLONE_FILES).
+  if ((flags & (CLONE_FS | CLONE_FILES)) != (CLONE_FS | CLONE_FILES)) co_return Errno::NOSYS;
+  int index = p.free_slot_index();
+  if (index < 0) co_return Errno::AGAIN;
+  StubProcess& stub = p.stub();
+  if (!stub.trapped_context(t.slot_index(), t.ucontext_off)) co_return Errno::FAULT;
+
+  // The new thread's frame: the caller's registers with rax = 0 and its own
+  // stack, its FPU state copied alongside, and its own alternate stack (the
+  // kernel restores uc_stack on sigreturn).
+  char* src = stub.region(t.slot_index());
+  char* dst = stub.region(static_cast<uint32_t>(index));
+  memset(dst, 0, sizeof(moat_slot));
+  memcpy(dst + t.ucontext_off, src + t.ucontext_off, MOAT_THREAD_REGION - t.ucontext_off);
+  ucontext_t* nuc = stub.trapped_context(static_cast<uint32_t>(index), t.ucontext_off);
+  const uint64_t src_base = moat_thread_region(t.slot_index());
+  const uint64_t dst_base = moat_thread_region(static_cast<uint32_t>(index));
+  nuc->uc_mcontext.gregs[REG_RAX] = 0;
+  if (child_stack) nuc->uc_mcontext.gregs[REG_RSP] = static_cast<greg_t>(child_stack);
+  auto fp = reinterpret_cast<uint64_t>(nuc->uc_mcontext.fpregs);
+  if (fp >= src_base && fp < src_base + MOAT_THREAD_REGION)
+    nuc->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(fp - src_base + dst_base);
+  else
+    nuc->uc_mcontext.fpregs = nullptr;
+  nuc->uc_stack.ss_sp = reinterpret_cast<void*>(dst_base + 4096);
+  nuc->uc_stack.ss_flags = 0;
+  nuc->uc_stack.ss_size = MOAT_THREAD_REGION - 4096;
+
+  pid_t tid = sandbox.allocate_pid();
+  Thread& nt = p.add_thread(static_cast<uint32_t>(index), tid);
+  nt.ucontext_off = t.ucontext_off;
+  nt.signal_mask = t.signal_mask;
+  nt.fs_base = t.fs_base;
+  nt.gs_base = t.gs_base;
+  nt.name = t.name;
+  if (flags & CLONE_CHILD_CLEARTID) nt.clear_child_tid = ctid;
+  // The guest's ids first: the new thread may run and look at them at once.
+  if (flags & CLONE_PARENT_SETTID) (void)ctx.mem().write_obj(UserPtr<int32_t>(ptid), tid);
+  if (flags & CLONE_CHILD_SETTID) (void)ctx.mem().write_obj(UserPtr<int32_t>(ctid), tid);
+  int64_t r = co_await StubOp{{t}, MOAT_OP_CLONE_THREAD, 0,
+                              {static_cast<uint64_t>(index), dst_base + t.ucontext_off - 1024, 0, 0, 0, 0}};
+  if (r < 0) {
+    nt.exited = true;
+    co_return r == -ENOMEM ? Errno::NOMEM : Errno::AGAIN;
+  }
+  spawn(start_thread(nt, flags, tls), [](ErrorOr<int64_t>) {});
+  co_return tid;
+}
+
 Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t child_stack, uint64_t ptid,
                                 uint64_t ctid, uint64_t tls) {
   Thread& t = ctx.thread;
   Process& parent = ctx.process();
   Sandbox& sandbox = ctx.sandbox();
-  if (flags & CLONE_THREAD) co_return Errno::NOSYS;  // FIXME: threads
+  if (flags & CLONE_THREAD) co_return co_await clone_thread(ctx, flags, child_stack, ptid, ctid, tls);
   if (flags & ~kSupportedCloneFlags) co_return Errno::INVAL;
   // Without CLONE_VFORK a child sharing memory would need a shared address
   // space across processes; with it, a copy behaves the same until the

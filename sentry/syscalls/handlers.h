@@ -122,7 +122,6 @@ MOAT_SYNC(rt_sigaction);
 MOAT_SYNC(rt_sigprocmask);
 MOAT_SYNC(sigaltstack);
 MOAT_SYNC(prctl);
-MOAT_SYNC(futex);
 MOAT_ASYNC(exit);
 MOAT_ASYNC(exit_group);
 
@@ -162,6 +161,9 @@ MOAT_SYNC(chmod);
 MOAT_SYNC(fchmod);
 MOAT_SYNC(fchmodat);
 MOAT_SYNC(fchmodat2);
+
+// futex.cpp
+MOAT_ASYNC(futex);
 
 #undef MOAT_SYNC
 #undef MOAT_ASYNC

@@ -208,26 +208,6 @@ ErrorOr<int64_t> sys_prctl(SyscallContext& ctx) {
   }
 }
 
-// Implements Linux futex(2) for a single-threaded process: nothing else can
-// wake a waiter, so FUTEX_WAKE finds no one and a wait either fails the value
-// check or would sleep forever (ENOSYS until threads land).
-ErrorOr<int64_t> sys_futex(SyscallContext& ctx) {
-  int op = ctx.arg_int(1) & FUTEX_CMD_MASK;
-  switch (op) {
-    case FUTEX_WAKE:
-    case FUTEX_WAKE_BITSET:
-      return 0;
-    case FUTEX_WAIT:
-    case FUTEX_WAIT_BITSET: {
-      uint32_t v = TRY(ctx.mem().read_obj(UserPtr<uint32_t>(ctx.arg(0))));
-      if (v != static_cast<uint32_t>(ctx.arg(2))) return Errno::AGAIN;
-      return Errno::NOSYS;
-    }
-    default:
-      return Errno::NOSYS;
-  }
-}
-
 // Implements Linux exit_group(2): the stub ends the host process with the
 // status; the sentry learns it from the host's wait.
 Coro<ErrorOr<int64_t>> sys_exit_group(SyscallContext& ctx) {
@@ -242,8 +222,21 @@ Coro<ErrorOr<int64_t>> sys_exit_group(SyscallContext& ctx) {
   co_return 0;
 }
 
-// Implements Linux exit(2). With one thread per process (for now), ending the
-// thread ends the process.
-Coro<ErrorOr<int64_t>> sys_exit(SyscallContext& ctx) { return sys_exit_group(ctx); }
+// Implements Linux exit(2): ends the calling thread; the last one ends the
+// process. The thread's clear_child_tid gets 0 and a futex wake, which is
+// how pthread_join learns of it (set_tid_address(2)).
+Coro<ErrorOr<int64_t>> sys_exit(SyscallContext& ctx) {
+  Thread& t = ctx.thread;
+  Process& p = ctx.process();
+  if (p.live_threads() <= 1) co_return co_await sys_exit_group(ctx);
+  if (t.clear_child_tid) {
+    if (!p.mem().write_obj(UserPtr<uint32_t>(t.clear_child_tid), 0u).is_error())
+      p.futexes().wake(t.clear_child_tid, 1);
+  }
+  t.exited = true;
+  ctx.replied = true;
+  post_reply(p.stub().slot(t.slot_index()), MOAT_REPLY_EXIT_THREAD);
+  co_return 0;
+}
 
 }  // namespace moat

@@ -273,7 +273,7 @@ constexpr SyscallEntry kTable[] = {
     Def(199, "fremovexattr", {Fd, String}),
     Def(200, "tkill", {Pid, Signal}).sync(sys_tkill).partial("as kill"),
     Def(201, "time", {Ptr}).sync(sys_time),
-    Def(202, "futex", {Ptr, FutexOp, Int, Ptr, Ptr, Int}).sync(sys_futex).partial("single-threaded guests only"),
+    Def(202, "futex", {Ptr, FutexOp, Int, Ptr, Ptr, Int}).async(sys_futex).partial("no PI futexes, no FUTEX_WAKE_OP; shared futexes wake only within a process"),
     Def(203, "sched_setaffinity", {Pid, Size, Ptr}),
     Def(204, "sched_getaffinity", {Pid, Size, Ptr}).sync(sys_sched_getaffinity),
     Def(205, "set_thread_area", {Ptr}),
