@@ -165,6 +165,14 @@ MOAT_SYNC(fchmodat2);
 // futex.cpp
 MOAT_ASYNC(futex);
 
+// epoll.cpp
+MOAT_SYNC(epoll_create);
+MOAT_SYNC(epoll_create1);
+MOAT_SYNC(epoll_ctl);
+MOAT_ASYNC(epoll_wait);
+MOAT_ASYNC(epoll_pwait);
+MOAT_ASYNC(epoll_pwait2);
+
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
 

@@ -19,6 +19,7 @@
 #include "fs/host_fd_file.h"
 #include "sentry/io/uring.h"
 #include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/readiness.h"
 
 namespace moat {
 
@@ -68,41 +69,13 @@ int poll_once(Process& p, std::vector<PollEntry>& entries) {
   return ready;
 }
 
-// Awaits readiness of any host fd among the entries, or the timeout
-// (nullptr: none). Returns false when the timeout expired.
-struct EpollWait : UringOp {
-  int epfd;
-  __kernel_timespec ts;
-  bool has_timeout;
-  void await_suspend(std::coroutine_handle<> h) {
-    handle = h;
-    io_uring* ring = current_ring();
-    if (io_uring_sq_space_left(ring) < 2) io_uring_submit(ring);
-    io_uring_sqe* sqe = io_uring_get_sqe(ring);
-    io_uring_prep_poll_add(sqe, epfd, POLLIN);
-    io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
-    if (has_timeout) {
-      sqe->flags |= IOSQE_IO_LINK;
-      io_uring_sqe* t = io_uring_get_sqe(ring);
-      io_uring_prep_link_timeout(t, &ts, 0);
-      io_uring_sqe_set_data64(t, 0);
-    }
-  }
-};
-
-int64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 // The common core: timeout_ns < 0 waits forever.
 Coro<ErrorOr<int>> do_poll(Process& p, std::vector<PollEntry>& entries, int64_t timeout_ns) {
-  int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : -1;
+  int64_t deadline = timeout_ns >= 0 ? monotonic_ns() + timeout_ns : -1;
   for (;;) {
     int ready = poll_once(p, entries);
     if (ready > 0 || timeout_ns == 0) co_return ready;
-    int64_t left = deadline >= 0 ? deadline - now_ns() : -1;
+    int64_t left = deadline >= 0 ? deadline - monotonic_ns() : -1;
     if (deadline >= 0 && left <= 0) co_return 0;
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (!ep) co_return last_host_errno();
@@ -113,11 +86,7 @@ Coro<ErrorOr<int>> do_poll(Process& p, std::vector<PollEntry>& entries, int64_t 
       ev.data.fd = e.host_fd;
       epoll_ctl(ep.get(), EPOLL_CTL_ADD, e.host_fd, &ev);  // EEXIST for a repeated fd is fine
     }
-    EpollWait w{};
-    w.epfd = ep.get();
-    w.has_timeout = left >= 0;
-    if (left >= 0) w.ts = __kernel_timespec{left / 1000000000LL, left % 1000000000LL};
-    co_await w;
+    co_await wait_readable(ep.get(), left);
   }
 }
 

@@ -834,8 +834,13 @@ def missing_table(results: list[Result]) -> str:
 
 
 def header(moat: Moat) -> str:
-    return (f"Last run {datetime.date.today().isoformat()} with `{moat.version}` on "
-            f"{distro()}, kernel {platform.release()}.")
+    try:
+        rev = subprocess.run(["git", "-C", str(SRC), "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return (f"Last run {datetime.date.today().isoformat()} with `{moat.version}`"
+            + (f" (source {rev})" if rev else "") + f" on {distro()}, kernel {platform.release()}.")
 
 
 def distro() -> str:
@@ -910,6 +915,11 @@ def main() -> int:
     p.add_argument("--only", metavar="TEXT", help="only cases (or Python modules) whose name contains TEXT")
     p.add_argument("--keep", action="store_true", help="keep the staging directory under /var/tmp")
     args = p.parse_args()
+    # Signals ignored by whoever started us (nohup, a background job) would stay
+    # ignored in every program we run, and tests of SIGINT would fail natively.
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
     if args.check:
         args.no_install = True
 

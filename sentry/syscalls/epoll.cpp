@@ -1,0 +1,113 @@
+// epoll: a guest epoll instance is a host epoll fd held by the sentry (as a
+// HostFdFile, so poll and nested epoll see it as the kernel would). Guest
+// files backed by host fds (pipes, stdio, other epolls) are added by their
+// host fd; waits go through io_uring. FIXME: in-sentry files (tmpfs, procfs)
+// need wait queues of their own (issue 5); regular files get EPERM, as in Linux.
+
+#include <sys/epoll.h>
+
+#include <vector>
+
+#include "fs/fd_table.h"
+#include "fs/host_fd_file.h"
+#include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/readiness.h"
+
+namespace moat {
+
+namespace {
+
+constexpr int kMaxEvents = INT32_MAX / sizeof(epoll_event);
+
+ErrorOr<int64_t> create_epoll(SyscallContext& ctx, int flags) {
+  if (flags & ~EPOLL_CLOEXEC) return Errno::INVAL;
+  UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+  if (!ep) return last_host_errno();
+  RefPtr<fs::File> file = TRY(fs::HostFdFile::create(std::move(ep), O_RDWR, fs::HostFdFile::Kind::Stdio));
+  int fd = TRY(ctx.process().fds().allocate(file, flags & EPOLL_CLOEXEC, 0, fs::nofile_limit(ctx.process())));
+  return fd;
+}
+
+ErrorOr<int> host_fd_of(Process& p, int fd) {
+  RefPtr<fs::File> file = TRY(p.fds().get(fd));
+  auto* hf = dynamic_cast<fs::HostFdFile*>(file.ptr());
+  if (!hf) return Errno::PERM;  // files epoll cannot watch (Linux: regular files, directories)
+  return hf->host_fd();
+}
+
+Coro<ErrorOr<int64_t>> wait_epoll(SyscallContext& ctx, int epfd, uint64_t events_addr, int maxevents,
+                                  int64_t timeout_ns) {
+  if (maxevents <= 0 || maxevents > kMaxEvents) co_return Errno::INVAL;
+  CO_TRY_ASSIGN(RefPtr<fs::File> file, ctx.process().fds().get(epfd));
+  auto* hf = dynamic_cast<fs::HostFdFile*>(file.ptr());
+  if (!hf) co_return Errno::INVAL;
+  int host_ep = hf->host_fd();
+  std::vector<epoll_event> events(static_cast<size_t>(std::min(maxevents, 1024)));
+  int64_t deadline = timeout_ns >= 0 ? monotonic_ns() + timeout_ns : -1;
+  for (;;) {
+    int n = epoll_wait(host_ep, events.data(), static_cast<int>(events.size()), 0);
+    if (n < 0) co_return last_host_errno();
+    if (n > 0) {
+      CO_TRY(ctx.mem().write(events_addr, events.data(), static_cast<size_t>(n) * sizeof(epoll_event)));
+      co_return n;
+    }
+    int64_t left = deadline >= 0 ? deadline - monotonic_ns() : -1;
+    if (timeout_ns == 0 || (deadline >= 0 && left <= 0)) co_return 0;
+    co_await wait_readable(host_ep, left);
+  }
+}
+
+int64_t ms_to_ns(int timeout_ms) { return timeout_ms < 0 ? -1 : int64_t{timeout_ms} * 1000000; }
+
+}  // namespace
+
+// Implements Linux epoll_create(2).
+ErrorOr<int64_t> sys_epoll_create(SyscallContext& ctx) {
+  if (ctx.arg_int(0) <= 0) return Errno::INVAL;
+  return create_epoll(ctx, 0);
+}
+
+// Implements Linux epoll_create1(2).
+ErrorOr<int64_t> sys_epoll_create1(SyscallContext& ctx) { return create_epoll(ctx, ctx.arg_int(0)); }
+
+// Implements Linux epoll_ctl(2).
+ErrorOr<int64_t> sys_epoll_ctl(SyscallContext& ctx) {
+  int epfd = ctx.arg_int(0), op = ctx.arg_int(1), fd = ctx.arg_int(2);
+  Process& p = ctx.process();
+  RefPtr<fs::File> ep_file = TRY(p.fds().get(epfd));
+  auto* ep = dynamic_cast<fs::HostFdFile*>(ep_file.ptr());
+  if (!ep) return Errno::INVAL;
+  int host_fd = TRY(host_fd_of(p, fd));
+  epoll_event ev{};
+  if (op != EPOLL_CTL_DEL) ev = TRY(ctx.mem().read_obj(UserPtr<epoll_event>(ctx.arg(3))));
+  // The host checks the rest: that epfd is an epoll, op, loops, EEXIST, ENOENT.
+  if (epoll_ctl(ep->host_fd(), op, host_fd, op == EPOLL_CTL_DEL ? nullptr : &ev) < 0) return last_host_errno();
+  return 0;
+}
+
+// Implements Linux epoll_wait(2).
+Coro<ErrorOr<int64_t>> sys_epoll_wait(SyscallContext& ctx) {
+  return wait_epoll(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg_int(2), ms_to_ns(ctx.arg_int(3)));
+}
+
+// Implements Linux epoll_pwait(2). The signal mask is accepted; signals do
+// not interrupt waits yet.
+Coro<ErrorOr<int64_t>> sys_epoll_pwait(SyscallContext& ctx) {
+  return wait_epoll(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg_int(2), ms_to_ns(ctx.arg_int(3)));
+}
+
+// Implements Linux epoll_pwait2(2).
+Coro<ErrorOr<int64_t>> sys_epoll_pwait2(SyscallContext& ctx) {
+  int64_t timeout_ns = -1;
+  if (uint64_t addr = ctx.arg(3)) {
+    auto ts = ctx.mem().read_obj(UserPtr<timespec>(addr));
+    if (ts.is_error() || ts.value().tv_sec < 0 || ts.value().tv_nsec < 0 || ts.value().tv_nsec >= 1000000000L) {
+      Errno e = ts.is_error() ? ts.error() : Errno::INVAL;
+      return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
+    }
+    timeout_ns = static_cast<int64_t>(ts.value().tv_sec) * 1000000000LL + ts.value().tv_nsec;
+  }
+  return wait_epoll(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg_int(2), timeout_ns);
+}
+
+}  // namespace moat
