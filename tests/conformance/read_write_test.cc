@@ -369,14 +369,6 @@ TEST(Writev, FaultAfterFirstSegmentReturnsCount) {
   EXPECT_STREQ(read_file(p), "abcd");
 }
 
-TEST(Writev, TotalAboveSsizeMaxIsEinval) {
-  int fd = open_digits(O_WRONLY);
-  char a[1];
-  struct iovec iov[2] = {{a, static_cast<size_t>(SSIZE_MAX / 2 + 1)}, {a, static_cast<size_t>(SSIZE_MAX / 2 + 1)}};
-  EXPECT_SYSCALL_FAILS_WITH(writev(fd, iov, 2), EINVAL);
-  close(fd);
-}
-
 TEST(Write, PipeBadBufferIsEfault) {
   int p[2];
   ASSERT_SYSCALL_SUCCEEDS(pipe(p));

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Threads inside one guest process: C++ std::thread (clone, futex, join),
+# Python's threading, and a Go program (goroutines, channels, timers through
+# epoll, os/exec) when Debian's golang-go is there to build it.
+source "$(dirname "$0")/lib.sh"
+
+THREADS=$(need_fixture threads)
+compare "C++ std::thread, mutex, condition variable, join" cat "$THREADS"
+compare "python threading, queue, Event and Timer" cat "$PYTHON" -c '
+import threading, queue, time
+q = queue.Queue()
+def worker(n):
+    time.sleep(0.01)
+    q.put(n * n)
+ts = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(sorted(q.get() for _ in range(8)))
+ev = threading.Event()
+threading.Timer(0.05, ev.set).start()
+print("event", ev.wait(2))'
+
+if command -v go >/dev/null 2>&1; then
+  mkdir -p "$E2E_TMP/go" && cp "$SRC"/tests/fixtures/goprog/* "$E2E_TMP/go/"
+  if (cd "$E2E_TMP/go" && GOFLAGS=-mod=mod GOCACHE="$E2E_TMP/gocache" go build -o goprog . 2>"$E2E_TMP/go/build.err"); then
+    compare "Go: goroutines, channels, timers, os/exec" cat "$E2E_TMP/go/goprog"
+  else
+    fail "go build of the Go fixture failed: $(head -3 "$E2E_TMP/go/build.err")"
+  fi
+else
+  echo "SKIP: Go program (golang-go is not installed; scripts/compat installs it)"
+fi
+finish
