@@ -95,16 +95,18 @@ ErrorOr<Location> resolve_at(Process& process, int dirfd, std::string_view path,
   return vfs_of(process).resolve(Caller::of(process), process.fs().root(), start, path, flags);
 }
 
-ErrorOr<RefPtr<File>> open_path(Process& process, int dirfd, std::string_view path, int flags, mode_t mode) {
-  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  // FIXME: O_TMPFILE (unnamed tmpfs files).
-  if ((flags & O_TMPFILE) == O_TMPFILE) return Errno::NOTSUP;
-  if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return Errno::INVAL;  // Linux 6.4+
+namespace {
+
+// open(2) of path relative to start. depth counts the dangling symlinks
+// followed to create their targets (they count toward MAXSYMLINKS).
+ErrorOr<RefPtr<File>> open_path_from(Process& process, const Location& start_dir, std::string_view path, int flags,
+                                     mode_t mode, int depth) {
+  if (depth > kMaxSymlinks) return Errno::LOOP;
   if (path.empty()) return Errno::NOENT;
   Caller caller = Caller::of(process);
   Vfs& vfs = vfs_of(process);
   Location root = process.fs().root();
-  Location start = TRY(start_for(process, dirfd, path));
+  Location start = !path.empty() && path[0] == '/' ? root : start_dir;
   int acc = flags & O_ACCMODE;
   Location loc;
   bool created = false;
@@ -118,8 +120,16 @@ ErrorOr<RefPtr<File>> open_path(Process& process, int dirfd, std::string_view pa
       RefPtr<Node> node = existing.release_value();
       if (node->is_symlink()) {
         if (flags & O_NOFOLLOW) return Errno::LOOP;
-        // FIXME: O_CREAT through a dangling symlink should create its target.
-        loc = TRY(vfs.resolve(caller, root, start, path, kFollowLast));
+        auto target = vfs.resolve(caller, root, start, path, kFollowLast);
+        if (!target.is_error()) {
+          loc = target.release_value();
+        } else if (target.error() == Errno::NOENT) {
+          // open(2): O_CREAT through a dangling symlink creates its target.
+          std::string link_target = TRY(node->readlink(caller));
+          return open_path_from(process, parent.dir, link_target, flags, mode, depth + 1);
+        } else {
+          return target.error();
+        }
       } else {
         loc = child_location(parent.dir, parent.name, std::move(node));
       }
@@ -155,6 +165,18 @@ ErrorOr<RefPtr<File>> open_path(Process& process, int dirfd, std::string_view pa
   RefPtr<File> file = TRY(node.open(caller, loc, stored));
   if ((flags & O_TRUNC) && !created && node.is_regular()) TRY(node.truncate(0));
   return file;
+}
+
+}  // namespace
+
+ErrorOr<RefPtr<File>> open_path(Process& process, int dirfd, std::string_view path, int flags, mode_t mode) {
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  // FIXME: O_TMPFILE (unnamed tmpfs files).
+  if ((flags & O_TMPFILE) == O_TMPFILE) return Errno::NOTSUP;
+  if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return Errno::INVAL;  // Linux 6.4+
+  if (path.empty()) return Errno::NOENT;
+  Location start = TRY(start_for(process, dirfd, path));
+  return open_path_from(process, start, path, flags, mode, 0);
 }
 
 ErrorOr<std::string> resolve_exec(Process& process, std::string_view cmd, std::string_view path_env) {
@@ -195,7 +217,9 @@ ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_
   if (!existing.is_error()) return Errno::EXIST;
   if (existing.error() != Errno::NOENT) return existing.error();
   TRY(may_modify_dir(caller, parent.dir.node()));
-  return parent.dir.node().mkdir(caller, parent.name, mode & 07777 & ~process.fs().umask());
+  // vfs_mkdir(): only the permission bits and S_ISVTX count; setgid comes
+  // from a setgid parent alone.
+  return parent.dir.node().mkdir(caller, parent.name, mode & (0777 | S_ISVTX) & ~process.fs().umask());
 }
 
 ErrorOr<void> symlink_at(Process& process, std::string_view target, int dirfd, std::string_view path) {

@@ -2,10 +2,12 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include "fs/fd_table.h"
 #include "sentry/io/uring.h"
 #include "sentry/kernel/process.h"
+#include "sentry/kernel/signals.h"
 #include "sentry/kernel/sandbox.h"
 #include "sentry/platform/stub_process.h"
 #include "sentry/platform/worker.h"
@@ -46,6 +48,13 @@ void process_exited(Process& p, int wait_status) {
     parent->child_event.wake_all();
     return;
   }
+  siginfo_t info{};
+  info.si_signo = SIGCHLD;
+  info.si_code = WIFEXITED(wait_status) ? CLD_EXITED : CLD_KILLED;
+  info.si_pid = p.pid();
+  info.si_uid = p.creds.uid;
+  info.si_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : WTERMSIG(wait_status);
+  send_signal(*parent, SIGCHLD, info);
   parent->child_event.wake_all();
 }
 

@@ -60,6 +60,8 @@ class Thread {
   uint64_t robust_list = 0;
   uint64_t robust_list_len = 0;
   uint64_t signal_mask = 0;
+  uint64_t pending_signals = 0;  // thread-directed (tgkill)
+  std::array<siginfo_t, 65> pending_info{};
   uint64_t rseq = 0;
   uint64_t fs_base = 0;
   uint64_t gs_base = 0;
@@ -119,6 +121,8 @@ class Process {
 
   Credentials creds;
   std::array<GuestSigaction, 65> sigactions{};
+  uint64_t pending_signals = 0;  // process-directed (kill)
+  std::array<siginfo_t, 65> pending_info{};
   std::array<rlimit, RLIM_NLIMITS> rlimits{};
   std::string exe_path;  // guest path of the executable (/proc/self/exe)
   // Guest addresses of the argument and environment strings (/proc/self/cmdline).

@@ -63,6 +63,16 @@ ErrorOr<void> AddressSpace::protect(uint64_t start, uint64_t end, int prot) {
   return {};
 }
 
+bool AddressSpace::may_protect(uint64_t start, uint64_t end, int prot) const {
+  if (start >= end || !(prot & PROT_WRITE)) return true;
+  auto it = m_maps.upper_bound(start);
+  if (it != m_maps.begin()) --it;
+  for (; it != m_maps.end() && it->first < end; ++it) {
+    if (it->second.end > start && !it->second.may_write) return false;
+  }
+  return true;
+}
+
 bool AddressSpace::overlaps(uint64_t start, uint64_t end) const {
   if (start >= end) return false;
   auto it = m_maps.lower_bound(start);

@@ -33,6 +33,9 @@ struct Mapping {
   uint64_t dev = 0, inode = 0;
   std::string name;  // file path, "[heap]", "[stack]", "[vdso]" ...
   bool reserved = false;  // stub region, vdso, vvar: never touched by the guest
+  // Linux VM_MAYWRITE: false for a shared mapping of a file not opened for
+  // writing, which mprotect(2) may then never make writable.
+  bool may_write = true;
 };
 
 class AddressSpace {
@@ -43,6 +46,9 @@ class AddressSpace {
   void remove(uint64_t start, uint64_t end);
   // Changes the protection of [start, end); ENOMEM if any page is unmapped.
   ErrorOr<void> protect(uint64_t start, uint64_t end, int prot);
+  // False when prot asks for write access that a mapping in [start, end)
+  // may never have (mm/mprotect.c: EACCES).
+  bool may_protect(uint64_t start, uint64_t end, int prot) const;
   // True when any page of [start, end) is mapped.
   bool overlaps(uint64_t start, uint64_t end) const;
   // True when [start, end) overlaps a reserved mapping (stub region, vdso).

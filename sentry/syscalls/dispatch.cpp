@@ -8,6 +8,7 @@
 
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/process.h"
+#include "sentry/kernel/signals.h"
 #include "sentry/kernel/sandbox.h"
 #include "sentry/platform/stub_process.h"
 #include "sentry/syscalls/context.h"
@@ -71,11 +72,11 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
   }
   ctx.thread.in_syscall = false;
   if (!ctx.replied && !process.zombie) {
-    // EPIPE from a write raises SIGPIPE; until signal delivery lands, its
-    // default action (terminate) is carried out directly.
-    if (value == -EPIPE && process.sigactions[SIGPIPE].handler == 0) {
-      terminate_process(process, SIGPIPE);
-    } else {
+    // EPIPE from a write raises SIGPIPE at the writing thread (pipe(7)).
+    if (value == -EPIPE) send_signal(process, SIGPIPE, user_siginfo(SIGPIPE, process), &ctx.thread);
+    // A pending signal's handler runs when this syscall returns.
+    if (!process.zombie) deliver_pending_signal(ctx.thread, value);
+    if (!process.zombie) {
       moat_slot* slot = process.stub().slot(ctx.thread.slot_index());
       slot->result = value;
       post_reply(slot, MOAT_REPLY_RESULT);

@@ -21,6 +21,7 @@
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "sentry/kernel/lifecycle.h"
+#include "sentry/kernel/signals.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/platform/worker.h"
 #include "sentry/syscalls/handlers.h"
@@ -322,36 +323,17 @@ Coro<ErrorOr<int64_t>> sys_waitid(SyscallContext& ctx) {
 
 namespace {
 
-// A signal's default action (man 7 signal) when no handler catches it.
-bool default_ignores(int sig) {
-  return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT || sig == SIGSTOP ||
-         sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
-}
-
-// Sends sig to p as far as moat can today: the default action terminate, or
-// nothing. FIXME: running guest handlers, stopping and continuing.
-void send_signal(Process& p, int sig) {
-  if (sig == 0 || p.zombie) return;
-  const GuestSigaction& sa = p.sigactions[sig];
-  if (sig != SIGKILL) {
-    if (sa.handler == reinterpret_cast<uint64_t>(SIG_IGN)) return;
-    if (sa.handler != reinterpret_cast<uint64_t>(SIG_DFL)) return;  // FIXME: deliver to the handler
-    if (default_ignores(sig)) return;
-  }
-  terminate_process(p, sig);
-}
-
 ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
   if (sig < 0 || sig > 64) return Errno::INVAL;
   Sandbox& sandbox = ctx.sandbox();
   if (pid > 0 || pid < -1) {
     Process* p = sandbox.find_process(pid > 0 ? pid : -pid);
     if (!p) return Errno::SRCH;
-    send_signal(*p, sig);
+    if (sig) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
     return 0;
   }
   if (pid == 0) {
-    send_signal(ctx.process(), sig);
+    if (sig) send_signal(ctx.process(), sig, user_siginfo(sig, ctx.process()));
     return 0;
   }
   // -1: every process the caller may signal except init and itself.
@@ -359,7 +341,8 @@ ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
   for (pid_t candidate = 2; candidate < sandbox.allocate_pid(); candidate++)
     if (Process* p = sandbox.find_process(candidate); p && p != &ctx.process()) targets.push_back(p);
   if (targets.empty()) return Errno::SRCH;
-  for (Process* p : targets) send_signal(*p, sig);
+  if (sig)
+    for (Process* p : targets) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
   return 0;
 }
 
@@ -368,17 +351,39 @@ ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
 // Implements Linux kill(2).
 ErrorOr<int64_t> sys_kill(SyscallContext& ctx) { return kill_pid(ctx, ctx.arg_int(0), ctx.arg_int(1)); }
 
-// Implements Linux tkill(2): one thread per process, so a tid is a pid.
-ErrorOr<int64_t> sys_tkill(SyscallContext& ctx) {
-  if (ctx.arg_int(0) <= 0) return Errno::INVAL;
-  return kill_pid(ctx, ctx.arg_int(0), ctx.arg_int(1));
+namespace {
+
+// A signal for one thread, found by its tid (and, for tgkill, its tgid).
+ErrorOr<int64_t> kill_thread(SyscallContext& ctx, pid_t tgid, pid_t tid, int sig) {
+  if (tid <= 0 || sig < 0 || sig > 64) return Errno::INVAL;
+  Sandbox& sandbox = ctx.sandbox();
+  Thread* target = nullptr;
+  Process* owner = nullptr;
+  for (pid_t pid = 1; pid < sandbox.allocate_pid() && !target; pid++) {
+    if (tgid > 0 && pid != tgid) continue;
+    if (Process* p = sandbox.find_process(pid)) {
+      target = p->thread_by_tid(tid);
+      owner = p;
+    }
+  }
+  if (!target || !owner) return Errno::SRCH;
+  if (sig) {
+    siginfo_t info = user_siginfo(sig, ctx.process());
+    info.si_code = SI_TKILL;
+    send_signal(*owner, sig, info, target);
+  }
+  return 0;
 }
+
+}  // namespace
+
+// Implements Linux tkill(2).
+ErrorOr<int64_t> sys_tkill(SyscallContext& ctx) { return kill_thread(ctx, -1, ctx.arg_int(0), ctx.arg_int(1)); }
 
 // Implements Linux tgkill(2).
 ErrorOr<int64_t> sys_tgkill(SyscallContext& ctx) {
-  if (ctx.arg_int(0) <= 0 || ctx.arg_int(1) <= 0) return Errno::INVAL;
-  if (ctx.arg_int(0) != ctx.arg_int(1)) return Errno::SRCH;
-  return kill_pid(ctx, ctx.arg_int(1), ctx.arg_int(2));
+  if (ctx.arg_int(0) <= 0) return Errno::INVAL;
+  return kill_thread(ctx, ctx.arg_int(0), ctx.arg_int(1), ctx.arg_int(2));
 }
 
 }  // namespace moat

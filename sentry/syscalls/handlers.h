@@ -121,6 +121,8 @@ MOAT_SYNC(rseq);
 MOAT_SYNC(rt_sigaction);
 MOAT_SYNC(rt_sigprocmask);
 MOAT_SYNC(sigaltstack);
+MOAT_SYNC(rt_sigreturn);
+MOAT_SYNC(rt_sigpending);
 MOAT_SYNC(prctl);
 MOAT_ASYNC(exit);
 MOAT_ASYNC(exit_group);

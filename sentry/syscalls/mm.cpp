@@ -103,6 +103,7 @@ Coro<ErrorOr<int64_t>> sys_mmap(SyscallContext& ctx) {
       m.inode = st.value().st_ino;
     }
     m.name = file->path();
+    m.may_write = !(flags & MAP_SHARED) || (file->flags() & O_ACCMODE) == O_RDWR;
   }
   as.insert(std::move(m));
   co_return r;
@@ -138,6 +139,7 @@ Coro<ErrorOr<int64_t>> sys_mprotect(SyscallContext& ctx) {
   if (size < len || addr + size < addr) co_return Errno::NOMEM;
   if (as.overlaps_reserved(addr, addr + size)) co_return Errno::NOMEM;
   if (!as.fully_mapped(addr, addr + size)) co_return Errno::NOMEM;
+  if (!as.may_protect(addr, addr + size, prot)) co_return Errno::ACCES;
   int64_t r = co_await stub_syscall(ctx.thread, SYS_mprotect, addr, size, static_cast<uint64_t>(prot));
   if (r < 0) co_return static_cast<Errno>(-r);
   CO_TRY(as.protect(addr, addr + size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC)));

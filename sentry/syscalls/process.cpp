@@ -14,6 +14,7 @@
 #endif
 
 #include "sentry/kernel/lifecycle.h"
+#include "sentry/kernel/signals.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -206,6 +207,17 @@ ErrorOr<int64_t> sys_prctl(SyscallContext& ctx) {
     default:
       return Errno::INVAL;
   }
+}
+
+// Implements Linux rt_sigreturn(2).
+ErrorOr<int64_t> sys_rt_sigreturn(SyscallContext& ctx) { return restore_signal_frame(ctx.thread); }
+
+// Implements Linux rt_sigpending(2).
+ErrorOr<int64_t> sys_rt_sigpending(SyscallContext& ctx) {
+  if (ctx.arg(1) > 8) return Errno::INVAL;
+  uint64_t pending = (ctx.thread.pending_signals | ctx.process().pending_signals) & ctx.thread.signal_mask;
+  TRY(ctx.mem().write(ctx.arg(0), &pending, ctx.arg(1)));
+  return 0;
 }
 
 // Implements Linux exit_group(2): the stub ends the host process with the

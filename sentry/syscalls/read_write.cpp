@@ -68,6 +68,15 @@ Coro<ErrorOr<int64_t>> transfer_in(const UserMemory& mem, fs::File& file, std::v
     if (r.is_error()) co_return r.error();
     co_return int64_t{0};
   }
+  // A stream cannot give data back: probe the first destination byte so a bad
+  // buffer fails before anything is consumed (pipe_read leaves the data).
+  // FIXME: a buffer that turns bad further on still loses the bytes past it.
+  if (file.is_stream()) {
+    const Segment& first = *std::find_if(segs.begin(), segs.end(), [](const Segment& s) { return s.len > 0; });
+    std::byte probe{};
+    if (mem.read_partial(first.base, &probe, 1) != 1 || mem.write_partial(first.base, &probe, 1) != 1)
+      co_return Errno::FAULT;
+  }
   std::vector<std::byte> buf(std::min(want, kChunk));
   size_t done = 0, seg = 0, seg_off = 0;
   while (done < want) {
@@ -83,7 +92,12 @@ Coro<ErrorOr<int64_t>> transfer_in(const UserMemory& mem, fs::File& file, std::v
       done += w;
       copied += w;
       seg_off += w;
-      if (w < piece) co_return settle(done, Errno::FAULT);
+      if (w < piece) {
+        // The file position covers only what reached the guest (Linux copies
+        // before it advances f_pos).
+        if (offset < 0 && !file.is_stream()) (void)file.lseek(-static_cast<int64_t>(got - copied), SEEK_CUR);
+        co_return settle(done, Errno::FAULT);
+      }
     }
     if (got < n || file.is_stream()) break;
   }

@@ -74,8 +74,8 @@ ErrorOr<struct statfs> statfs_of(const fs::Node& node) {
 }
 
 ErrorOr<int64_t> do_readlinkat(SyscallContext& ctx, int dirfd, uint64_t path_addr, uint64_t buf, int64_t size) {
+  if (size <= 0) return Errno::INVAL;  // do_readlinkat checks bufsiz first
   std::string path = TRY(fs::read_user_path(ctx.mem(), path_addr));
-  if (size <= 0) return Errno::INVAL;
   std::string target = TRY(fs::readlink_at(ctx.process(), dirfd, path));
   // No NUL is appended; a short buffer truncates silently (readlink(2)).
   size_t n = std::min(target.size(), static_cast<size_t>(size));

@@ -15,7 +15,7 @@ namespace moat {
 namespace {
 
 constexpr const char* kNotImplemented = "not implemented";
-constexpr const char* kSignalsRecorded = "recorded; delivery comes with the signals issue";
+constexpr const char* kSignalsRecorded = "handlers run when a syscall returns; no interruption of running or sleeping threads yet";
 constexpr const char* kNoXattrs = "no extended attributes are reported";
 
 // Builds one entry. Without a handler an entry is Unimplemented (ENOSYS).
@@ -86,7 +86,7 @@ constexpr SyscallEntry kTable[] = {
     Def(12, "brk", {Ptr}).async(sys_brk).hex(),
     Def(13, "rt_sigaction", {Signal, Ptr, Ptr, Size}).sync(sys_rt_sigaction).partial(kSignalsRecorded),
     Def(14, "rt_sigprocmask", {SigHow, Ptr, Ptr, Size}).sync(sys_rt_sigprocmask).partial(kSignalsRecorded),
-    Def(15, "rt_sigreturn", {}).noreturn(),
+    Def(15, "rt_sigreturn", {}).sync(sys_rt_sigreturn).noreturn(),
     Def(16, "ioctl", {Fd, IoctlCmd, Hex}).sync(sys_ioctl).partial("FIOCLEX, FIONBIO and what each file type implements; no SIGIO"),
     Def(17, "pread64", {Fd, OutBuf, Size, Offset}).async(sys_pread64),
     Def(18, "pwrite64", {Fd, InBuf, Size, Offset}).async(sys_pwrite64),
@@ -198,7 +198,7 @@ constexpr SyscallEntry kTable[] = {
     Def(124, "getsid", {Pid}).sync(sys_getsid).partial("one session: the first process's"),
     Def(125, "capget", {Ptr, Ptr}),
     Def(126, "capset", {Ptr, Ptr}),
-    Def(127, "rt_sigpending", {Ptr, Size}),
+    Def(127, "rt_sigpending", {Ptr, Size}).sync(sys_rt_sigpending),
     Def(128, "rt_sigtimedwait", {Ptr, Ptr, Ptr, Size}),
     Def(129, "rt_sigqueueinfo", {Pid, Signal, Ptr}),
     Def(130, "rt_sigsuspend", {Ptr, Size}),

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "sentry/io/uring.h"
+#include "sentry/platform/stub_process.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -27,9 +28,10 @@ struct GuestTimeval {
   int64_t tv_usec;
 };
 
-// The clocks clock_gettime and clock_getres accept. CPU-time clocks read the
-// sentry's own (FIXME: the guest's CPU time needs accounting of its stub
-// threads). Negative ids (per-process CPU clocks, clock fds) are not served.
+// The clocks clock_gettime and clock_getres accept. The process CPU-time
+// clock reads the guest's stub process; the thread one still reads the
+// sentry's (FIXME: the sentry does not know a guest thread's host tid).
+// Negative ids (per-process CPU clocks, clock fds) are not served.
 bool is_readable_clock(int32_t clock) {
   switch (clock) {
     case CLOCK_REALTIME:
@@ -45,14 +47,31 @@ bool is_readable_clock(int32_t clock) {
   }
 }
 
+// The host clock that serves a guest clock. The guest's CPU time is spent in
+// its stub process, whose CPU clock the sentry may read by pid
+// (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) in linux/posix-timers.h).
+clockid_t host_clock(const SyscallContext& ctx, int32_t clock) {
+  if (clock != CLOCK_PROCESS_CPUTIME_ID) return clock;
+  pid_t pid = ctx.process().stub().host_pid();
+  if (pid <= 0) return clock;
+  constexpr clockid_t kCpuClockSched = 2;
+  return static_cast<clockid_t>((~static_cast<clockid_t>(pid) << 3) | kCpuClockSched);
+}
+
 // Linux timespec64_valid(): non-negative seconds, nanoseconds in [0, 1e9).
 bool is_valid(const GuestTimespec& ts) {
   return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < kNanosPerSecond;
 }
 
 GuestTimespec now(clockid_t clock) {
-  struct timespec ts;
+  struct timespec ts {};
   clock_gettime(clock, &ts);
+  return {ts.tv_sec, ts.tv_nsec};
+}
+
+GuestTimespec now(const SyscallContext& ctx, int32_t clock) {
+  struct timespec ts {};
+  if (clock_gettime(host_clock(ctx, clock), &ts) != 0) clock_gettime(clock, &ts);
   return {ts.tv_sec, ts.tv_nsec};
 }
 
@@ -100,7 +119,7 @@ Coro<ErrorOr<int64_t>> sleep_for(const UserMemory& mem, GuestTimespec duration, 
 ErrorOr<int64_t> sys_clock_gettime(SyscallContext& ctx) {
   int32_t clock = ctx.arg_int(0);
   if (!is_readable_clock(clock)) return Errno::INVAL;
-  GuestTimespec ts = now(clock);
+  GuestTimespec ts = now(ctx, clock);
   TRY(ctx.mem().write(ctx.arg(1), &ts, sizeof ts));
   return 0;
 }

@@ -109,6 +109,7 @@ TEST(Read, DirectoryIsEisdir) {
 TEST(Read, BadBufferIsEfault) {
   int fd = open_digits(O_RDONLY);
   EXPECT_SYSCALL_FAILS_WITH(read(fd, bad_ptr(), 4), EFAULT);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(lseek(fd, 0, SEEK_CUR), 0);
   close(fd);
 }
 
@@ -122,6 +123,7 @@ TEST(Read, FaultAfterSomeBytesReturnsCount) {
   int fd = ASSERT_SYSCALL_SUCCEEDS(open(p.c_str(), O_RDONLY));
   EXPECT_SYSCALL_SUCCEEDS_WITH(read(fd, m + page - 100, 200), 100);
   EXPECT_EQ(m[page - 1], 'x');
+  EXPECT_SYSCALL_SUCCEEDS_WITH(lseek(fd, 0, SEEK_CUR), 100);
   close(fd);
   munmap(m, 2 * page);
 }
@@ -380,7 +382,7 @@ TEST(Write, PipeBadBufferIsEfault) {
 // pipe_read(): a failed copy to the reader's buffer consumes nothing.
 TEST(Read, PipeBadBufferKeepsData) {
   int p[2];
-  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  ASSERT_SYSCALL_SUCCEEDS(pipe2(p, O_NONBLOCK));
   ASSERT_SYSCALL_SUCCEEDS_WITH(write(p[1], "abc", 3), 3);
   EXPECT_SYSCALL_FAILS_WITH(read(p[0], bad_ptr(), 3), EFAULT);
   char buf[4] = {};

@@ -1,0 +1,41 @@
+#pragma once
+// Guest signals: pending sets, default actions, and delivery by building the
+// x86-64 rt_sigframe on the guest stack (as the kernel's setup_rt_frame).
+//
+// Delivery happens when one of the target's syscalls completes: the sentry
+// rewrites the trapped context (in shared memory) so the thread resumes in
+// its handler. FIXME: interrupting a thread that runs guest code (a host
+// signal to its stub thread) or sleeps in the sentry (EINTR, SA_RESTART).
+
+#include <signal.h>
+
+#include <cstdint>
+
+namespace moat {
+
+class Process;
+class Thread;
+
+constexpr uint64_t sig_bit(int sig) { return 1ULL << (sig - 1); }
+constexpr uint64_t kUnblockableSignals = sig_bit(SIGKILL) | sig_bit(SIGSTOP);
+
+// Sends sig to a process (target == nullptr) or one of its threads: applies
+// the disposition (ignore, terminate) or leaves it pending for delivery.
+void send_signal(Process& p, int sig, const siginfo_t& info, Thread* target = nullptr);
+
+// A siginfo as kill(2) makes it.
+siginfo_t user_siginfo(int sig, const Process& sender);
+
+// Delivers one pending, unblocked signal to t, if there is one: its handler
+// runs when the current syscall returns. result is the syscall's result; it
+// becomes the value the handler's rax starts with. Returns whether a
+// signal was delivered (false also when t died of a default action).
+bool deliver_pending_signal(Thread& t, int64_t& result);
+
+// rt_sigreturn: restores the registers, FPU state and signal mask saved in
+// the frame at the guest's stack pointer into t's trapped context. Returns
+// the restored rax (the syscall's "result"); a bad frame ends the process
+// with SIGSEGV, as in Linux.
+int64_t restore_signal_frame(Thread& t);
+
+}  // namespace moat
