@@ -41,7 +41,7 @@ class File : public RefCounted<File> {
   const Location& location() const { return m_loc; }
   Node& node() const { return m_loc.node(); }
   // Guest path, or a name like "pipe:[1234]" for anonymous files.
-  virtual std::string path() const { return m_loc.path(); }
+  virtual std::string path() const { return m_loc.current().path(); }
 
   // Reads into buf at offset (-1: at the file position, which advances).
   // Returns the count; 0 at end of file.

@@ -19,6 +19,41 @@ std::string Location::path() const {
   return p;
 }
 
+Location Location::current(bool* removed) const {
+  if (removed) *removed = false;
+  if (anonymous || entries.size() <= 1) return *this;
+  // Walk up from the node through the tracked links until a node that the
+  // recorded entries hold; that prefix stays, the walked chain replaces the rest.
+  std::vector<PathEntry> chain;  // innermost first
+  RefPtr<Node> node = entries.back().node;
+  for (size_t guard = 0; guard < 4096; ++guard) {
+    auto link = node->current_link();
+    if (!link) {
+      for (size_t j = entries.size(); j-- > 0;) {
+        if (entries[j].node.ptr() != node.ptr()) continue;
+        Location out;
+        out.entries.assign(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(j) + 1);
+        out.entries.insert(out.entries.end(), chain.rbegin(), chain.rend());
+        return out;
+      }
+      return *this;  // moved out of sight of the recorded path: keep it
+    }
+    if (!link->parent) {
+      if (removed) *removed = true;
+      return *this;
+    }
+    chain.push_back(PathEntry{std::move(link->name), node});
+    node = std::move(link->parent);
+  }
+  return *this;
+}
+
+std::string Location::display_path() const {
+  bool removed = false;
+  std::string p = current(&removed).path();
+  return removed ? p + " (deleted)" : p;
+}
+
 bool Location::contains(const Node* n) const {
   for (const auto& e : entries)
     if (e.node.ptr() == n) return true;

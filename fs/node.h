@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,8 +66,16 @@ struct Location {
   bool empty() const { return entries.empty(); }
   Node& node() const { return *entries.back().node; }
   RefPtr<Node> node_ref() const { return entries.back().node; }
+  // The path as recorded when the location was resolved.
   std::string path() const;
   bool contains(const Node* n) const;
+  // The location as it stands now, after renames of the node or of its
+  // ancestors (like d_path() following dentries). removed is set when the
+  // node has been unlinked; the recorded location is returned then.
+  Location current(bool* removed = nullptr) const;
+  // current().path(), with " (deleted)" appended for a removed node, as
+  // /proc/PID/fd and /proc/PID/cwd show it.
+  std::string display_path() const;
 };
 
 enum class UnlinkKind { File, Dir };
@@ -109,6 +118,16 @@ class Node : public RefCounted<Node> {
 
   // A magic link (/proc/PID/fd/N) resolves to an open file, not to a path.
   virtual RefPtr<File> magic_target() const;
+
+  // Where the node now lives, for filesystems whose tree changes (tmpfs):
+  // its parent directory and name there, or a null parent once removed.
+  // nullopt for nodes that do not track it (mount roots, read-only and
+  // synthetic trees): the names recorded in a Location stand for them.
+  struct Link {
+    RefPtr<Node> parent;
+    std::string name;
+  };
+  virtual std::optional<Link> current_link() const { return std::nullopt; }
 
  protected:
   explicit Node(mode_t type) : m_type(type & S_IFMT) {}

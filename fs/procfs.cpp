@@ -37,7 +37,11 @@ class ProcFdLink final : public Node {
   ProcFdLink(ino_t ino, RefPtr<File> file) : Node(S_IFLNK), m_ino(ino), m_file(std::move(file)) {}
   const FsInfo& fs_info() const override { return *procfs_info(); }
   ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), m_ino, S_IFLNK | 0700, 64); }
-  ErrorOr<std::string> readlink(const Caller&) const override { return m_file->path(); }
+  ErrorOr<std::string> readlink(const Caller&) const override {
+    const Location& loc = m_file->location();
+    if (loc.anonymous || loc.empty()) return m_file->path();
+    return loc.display_path();
+  }
   ErrorOr<RefPtr<File>> open(const Caller&, const Location&, int) override { return Errno::LOOP; }
   RefPtr<File> magic_target() const override { return m_file; }
 
@@ -158,7 +162,7 @@ class ProcPidDir final : public Node {
       return link(3, [pid](const Caller& c) -> ErrorOr<std::string> {
         Process* q = process_for(c, pid);
         if (!q) return Errno::NOENT;
-        return q->fs().cwd().path();
+        return q->fs().cwd().display_path();
       });
     if (name == "root") return link(4, [](const Caller&) -> ErrorOr<std::string> { return std::string("/"); });
     static constexpr std::pair<std::string_view, Gen> kGen[] = {

@@ -93,6 +93,8 @@ ErrorOr<RefPtr<TmpNode>> TmpNode::make_child_locked(const Caller& caller, std::s
   if (S_ISDIR(mode) && (m_mode & S_ISGID)) mode |= S_ISGID;
   auto node = RefPtr<TmpNode>::adopt(new TmpNode(m_fs, mode, caller.uid, gid));
   node->m_parent_ino = m_ino;
+  node->m_parent = this;
+  node->m_name = std::string(name);
   m_children.emplace(std::string(name), node);
   m_mtime = m_ctime = now();
   return node;
@@ -139,6 +141,7 @@ ErrorOr<void> TmpNode::unlink(const Caller&, std::string_view name, UnlinkKind k
     --child.m_nlink;
     child.m_ctime = now();
   }
+  child.m_parent = nullptr;
   m_children.erase(it);
   m_mtime = m_ctime = now();
   return {};
@@ -172,6 +175,8 @@ ErrorOr<void> TmpNode::rename(const Caller&, std::string_view old_name, Node& ne
     old_it->second = target;
     new_it->second = source;
     std::swap(source->m_parent_ino, target->m_parent_ino);
+    std::swap(source->m_parent, target->m_parent);
+    std::swap(source->m_name, target->m_name);
     source->m_ctime = target->m_ctime = stamp;
   } else {
     if (target) {
@@ -186,11 +191,14 @@ ErrorOr<void> TmpNode::rename(const Caller&, std::string_view old_name, Node& ne
         --target->m_nlink;
       }
       target->m_ctime = stamp;
+      target->m_parent = nullptr;
     }
     m_children.erase(old_it);
     new_dir->m_children.insert_or_assign(std::string(new_name), source);
     if (source->is_dir() && this != new_dir) --m_nlink, ++new_dir->m_nlink;
     source->m_parent_ino = new_dir->m_ino;
+    source->m_parent = new_dir;
+    source->m_name = std::string(new_name);
     source->m_ctime = stamp;
   }
   m_mtime = m_ctime = new_dir->m_mtime = new_dir->m_ctime = stamp;
@@ -204,6 +212,13 @@ ErrorOr<void> TmpNode::truncate(uint64_t size) {
   if (::ftruncate(m_memfd.get(), static_cast<off_t>(size)) < 0) return last_host_errno();
   touch_modified();
   return {};
+}
+
+std::optional<Node::Link> TmpNode::current_link() const {
+  std::lock_guard lock(m_fs->lock);
+  if (m_parent) return Link{RefPtr<Node>(m_parent), m_name};
+  if (m_dead || (!is_dir() && m_nlink == 0)) return Link{};
+  return std::nullopt;  // the root of this tmpfs
 }
 
 void TmpNode::touch_modified() {

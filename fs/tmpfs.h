@@ -40,6 +40,7 @@ class TmpNode final : public Node {
   ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
                        unsigned flags) override;
   ErrorOr<void> truncate(uint64_t size) override;
+  std::optional<Link> current_link() const override;
   ErrorOr<void> chmod(const Caller&, mode_t mode) override;
 
   ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) override;
@@ -59,6 +60,11 @@ class TmpNode final : public Node {
   gid_t m_gid;
   nlink_t m_nlink = 1;
   ino_t m_parent_ino = 0;
+  // The directory holding this node and its name there; null for the root and
+  // once removed. A linked node's parent is linked too (rmdir needs an empty
+  // directory), so the raw pointer never dangles.
+  TmpNode* m_parent = nullptr;
+  std::string m_name;
   bool m_dead = false;  // a removed directory: no new entries
   struct timespec m_atime {}, m_mtime {}, m_ctime {};
   std::map<std::string, RefPtr<TmpNode>, std::less<>> m_children;

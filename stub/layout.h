@@ -51,6 +51,9 @@ enum moat_request_kind {
   MOAT_REQ_HELLO = 1,     /* a new stub thread is ready for instructions */
   MOAT_REQ_SYSCALL = 2,   /* a trapped guest syscall: nr, args, ucontext_off */
   MOAT_REQ_OP_RESULT = 3, /* the result of an op the sentry asked for */
+  MOAT_REQ_FAULT = 4,     /* a hardware fault in guest code: nr = signal,
+                             args[0] = si_code, args[1] = si_addr; the reply
+                             resumes the (possibly rewritten) context */
 };
 
 /* What the sentry replies. */
@@ -145,6 +148,7 @@ struct moat_header {
    * computes them so the stub code needs no relocations. */
   uint64_t sigsys_handler;
   uint64_t sigreturn_restorer;
+  uint64_t fault_handler;
 };
 
 static inline uint64_t moat_thread_region(uint32_t index) {

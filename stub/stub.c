@@ -365,6 +365,21 @@ STUB void moat_stub_sigsys(int sig __attribute__((unused)), void* info, void* uc
   gregs[REG_RAX] = (uint64_t)call_sentry(slot);
 }
 
+/* Fault handler (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP in guest code),
+ * on the thread's alternate stack like the SIGSYS handler. The sentry decides:
+ * it builds the guest's own signal frame into the saved context, or ends the
+ * process. The handler returns through whatever context the sentry left. */
+STUB void moat_stub_fault(int sig, void* info, void* ucontext) {
+  uint64_t here = (uint64_t)__builtin_frame_address(0);
+  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
+  slot->nr = (uint64_t)sig;
+  slot->args[0] = (uint64_t)(uint32_t) * (int32_t*)((char*)info + 8); /* si_code */
+  slot->args[1] = *(uint64_t*)((char*)info + 16);                    /* si_addr */
+  slot->ucontext_off = (uint64_t)((char*)ucontext - (char*)slot);
+  slot->request_kind = MOAT_REQ_FAULT;
+  call_sentry(slot);
+}
+
 /* Entered from the freshly cloned stub process, on thread 0's alternate
  * stack, once the shared region and this code are mapped. Leaves nothing of
  * the sentry's image in the address space, installs the SIGSYS handler and
@@ -393,6 +408,13 @@ STUB __attribute__((noreturn)) void moat_stub_init(void) {
     uint64_t mask;
   } sa = {h->sigsys_handler, SA_SIGINFO | SA_ONSTACK | SA_RESTORER, h->sigreturn_restorer, ~0ULL};
   if (sys6(NR_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0) < 0) sys6(NR_exit_group, 125, 0, 0, 0, 0, 0);
+  /* Faults: SIGILL 4, SIGTRAP 5, SIGBUS 7, SIGFPE 8, SIGSEGV 11. A fault
+   * while one is handled finds its signal blocked and kills the process. */
+  sa.handler = h->fault_handler;
+  for (int fault = 4; fault <= 11; fault++) {
+    if (fault == 4 || fault == 5 || fault == 7 || fault == 8 || fault == 11)
+      sys6(NR_rt_sigaction, fault, (long)&sa, 0, 8, 0, 0);
+  }
 
   struct {
     uint16_t len;

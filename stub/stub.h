@@ -13,6 +13,7 @@ extern const char __stop_moat_stub[];
 void moat_stub_init(void);
 void moat_stub_sigsys(int, void*, void*);
 void moat_stub_restorer(void);
+void moat_stub_fault(int, void*, void*);
 }
 
 namespace moat::stub {

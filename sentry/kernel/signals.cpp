@@ -173,6 +173,27 @@ bool deliver_pending_signal(Thread& t, int64_t& result) {
   return true;
 }
 
+void handle_fault(Thread& t, int sig, int code, uint64_t addr) {
+  Process& p = t.process();
+  const GuestSigaction& sa = p.sigactions[sig];
+  bool catchable = sa.handler != reinterpret_cast<uint64_t>(SIG_DFL) &&
+                   sa.handler != reinterpret_cast<uint64_t>(SIG_IGN) && !(t.signal_mask & sig_bit(sig));
+  ucontext_t* uc = p.stub().trapped_context(t.slot_index(), t.ucontext_off);
+  if (!catchable || !uc) {
+    terminate_process(p, sig);
+    return;
+  }
+  siginfo_t info{};
+  info.si_signo = sig;
+  info.si_code = code;
+  info.si_addr = reinterpret_cast<void*>(addr);
+  t.pending_signals |= sig_bit(sig);
+  t.pending_info[sig] = info;
+  // The fault's registers stay as they were; only the handler's frame is new.
+  int64_t rax = uc->uc_mcontext.gregs[REG_RAX];
+  deliver_pending_signal(t, rax);
+}
+
 int64_t restore_signal_frame(Thread& t) {
   Process& p = t.process();
   StubProcess& stub = p.stub();

@@ -32,6 +32,12 @@ siginfo_t user_siginfo(int sig, const Process& sender);
 // signal was delivered (false also when t died of a default action).
 bool deliver_pending_signal(Thread& t, int64_t& result);
 
+// A hardware fault in t's guest code (the stub reported it with the fault's
+// context as t's trapped context): runs the guest's handler, or ends the
+// process by the signal's default action, as the kernel's force_sig does
+// (a blocked or ignored fault signal kills).
+void handle_fault(Thread& t, int sig, int code, uint64_t addr);
+
 // rt_sigreturn: restores the registers, FPU state and signal mask saved in
 // the frame at the guest's stack pointer into t's trapped context. Returns
 // the restored rax (the syscall's "result"); a bad frame ends the process

@@ -195,6 +195,7 @@ ErrorOr<std::unique_ptr<StubProcess>> StubProcess::create() {
   h->stub_spin_min_cycles = tsc_per_us() * std::min(min_us, max_us);
   h->sigsys_handler = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_sigsys));
   h->sigreturn_restorer = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_restorer));
+  h->fault_handler = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_fault));
 
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
   if (geteuid() != 0) flags |= CLONE_NEWUSER;
@@ -236,6 +237,7 @@ ErrorOr<std::unique_ptr<StubProcess>> StubProcess::prepare_fork(const StubProces
   h->stub_spin_min_cycles = ph->stub_spin_min_cycles;
   h->sigsys_handler = ph->sigsys_handler;
   h->sigreturn_restorer = ph->sigreturn_restorer;
+  h->fault_handler = ph->fault_handler;
   memcpy(p->region(index), parent.region(index), MOAT_THREAD_REGION);
   moat_slot* slot = p->slot(index);
   slot->state = MOAT_SLOT_IDLE;

@@ -96,7 +96,7 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
   uint32_t kind = slot->request_kind;
   // A thread has at most one request outstanding; anything else is forged.
   bool valid = false;
-  if (kind == MOAT_REQ_SYSCALL) valid = t->stub_started && !t->in_syscall;
+  if (kind == MOAT_REQ_SYSCALL || kind == MOAT_REQ_FAULT) valid = t->stub_started && !t->in_syscall;
   if (kind == MOAT_REQ_HELLO) valid = !t->stub_started;
   if (kind == MOAT_REQ_OP_RESULT) valid = static_cast<bool>(t->stub_waiter);
   if (!valid) {
@@ -110,6 +110,14 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = slot->args[i];
     run_syscall(*t, nr, args);
+    return;
+  }
+  if (kind == MOAT_REQ_FAULT) {
+    t->ucontext_off = slot->ucontext_off;
+    int sig = static_cast<int>(slot->nr);
+    if (sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE && sig != SIGILL && sig != SIGTRAP) sig = SIGSEGV;
+    handle_fault(*t, sig, static_cast<int>(slot->args[0]), slot->args[1]);
+    if (!process.zombie) post_reply(slot, MOAT_REPLY_RESULT);  // the stub resumes the saved context
     return;
   }
   if (kind == MOAT_REQ_HELLO || kind == MOAT_REQ_OP_RESULT) {

@@ -42,7 +42,9 @@ ErrorOr<int64_t> do_renameat2(SyscallContext& ctx, int olddirfd, uint64_t oldpat
 
 // Implements Linux getcwd(2): returns the length including the NUL.
 ErrorOr<int64_t> sys_getcwd(SyscallContext& ctx) {
-  std::string cwd = ctx.process().fs().cwd().path();
+  bool removed = false;
+  std::string cwd = ctx.process().fs().cwd().current(&removed).path();
+  if (removed) return Errno::NOENT;  // d_unlinked(pwd): sys_getcwd gives ENOENT
   uint64_t size = ctx.arg(1);
   if (size < cwd.size() + 1) return Errno::RANGE;
   TRY(ctx.mem().write(ctx.arg(0), cwd.c_str(), cwd.size() + 1));

@@ -177,22 +177,28 @@ Coro<ErrorOr<int64_t>> sys_brk(SyscallContext& ctx) {
   co_return static_cast<int64_t>(want);
 }
 
-// Implements Linux mremap(2).
+// Implements Linux mremap(2), with the two moves that keep the source: an
+// old_len of 0 duplicates a shared mapping, MREMAP_DONTUNMAP leaves the old
+// range mapped (empty, for private anonymous memory).
 Coro<ErrorOr<int64_t>> sys_mremap(SyscallContext& ctx) {
   uint64_t old_addr = ctx.arg(0), old_len = ctx.arg(1), new_len = ctx.arg(2), new_addr = ctx.arg(4);
   int flags = ctx.arg_int(3);
   mm::AddressSpace& as = ctx.process().address_space();
   if (old_addr & (mm::kPageSize - 1)) co_return Errno::INVAL;
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) co_return Errno::INVAL;
-  if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) co_return Errno::INVAL;
-  if (flags & MREMAP_DONTUNMAP) co_return Errno::INVAL;  // FIXME: MREMAP_DONTUNMAP
+  if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && !(flags & MREMAP_MAYMOVE)) co_return Errno::INVAL;
   uint64_t old_size = mm::page_up(old_len), new_size = mm::page_up(new_len);
-  if (new_size == 0 || new_size < new_len) co_return Errno::INVAL;
-  if (old_size == 0) co_return Errno::INVAL;  // FIXME: duplicating shared mappings (old_size 0)
+  if (new_size == 0 || new_size < new_len || old_size < old_len) co_return Errno::INVAL;
+  // mm/mremap.c: MREMAP_DONTUNMAP moves, it never resizes.
+  if ((flags & MREMAP_DONTUNMAP) && old_size != new_size) co_return Errno::INVAL;
+  const bool duplicate = old_size == 0;
+  const bool keep_source = duplicate || (flags & MREMAP_DONTUNMAP);
   if (!in_user_range(old_addr, old_size) || as.overlaps_reserved(old_addr, old_addr + old_size))
     co_return Errno::FAULT;
   const mm::Mapping* src = as.find(old_addr);
-  if (!src || !as.fully_mapped(old_addr, old_addr + old_size)) co_return Errno::FAULT;
+  if (!src || src->reserved || !as.fully_mapped(old_addr, old_addr + old_size)) co_return Errno::FAULT;
+  // Only shared memory can be duplicated (Linux warns and fails otherwise).
+  if (duplicate && !(src->flags & MAP_SHARED)) co_return Errno::INVAL;
   mm::Mapping proto = *src;
   const uint64_t src_start = src->start;
 
@@ -204,16 +210,21 @@ Coro<ErrorOr<int64_t>> sys_mremap(SyscallContext& ctx) {
     if (new_addr < old_addr + old_size && old_addr < new_addr + new_size) co_return Errno::INVAL;
     target = new_addr;
     host_flags = MREMAP_MAYMOVE | MREMAP_FIXED;
+  } else if (keep_source) {
+    if (!(flags & MREMAP_MAYMOVE)) co_return Errno::NOMEM;
+    CO_TRY_ASSIGN(target, as.find_free(new_size));
+    host_flags = MREMAP_MAYMOVE | MREMAP_FIXED;
   } else if (new_size > old_size &&
              (!in_user_range(old_addr, new_size) || as.overlaps(old_addr + old_size, old_addr + new_size))) {
     if (!(flags & MREMAP_MAYMOVE)) co_return Errno::NOMEM;
     CO_TRY_ASSIGN(target, as.find_free(new_size));
     host_flags = MREMAP_MAYMOVE | MREMAP_FIXED;
   }
+  host_flags |= flags & MREMAP_DONTUNMAP;
   int64_t r = co_await stub_syscall(ctx.thread, SYS_mremap, old_addr, old_size, new_size,
                                     static_cast<uint64_t>(host_flags), target);
   if (r < 0) co_return static_cast<Errno>(-r);
-  as.remove(old_addr, old_addr + old_size);
+  if (!keep_source) as.remove(old_addr, old_addr + old_size);
   if (target != old_addr) as.remove(target, target + new_size);
   proto.start = static_cast<uint64_t>(r);
   proto.end = proto.start + new_size;
@@ -246,5 +257,74 @@ Coro<ErrorOr<int64_t>> sys_madvise(SyscallContext& ctx) {
   if (r < 0) co_return static_cast<Errno>(-r);
   co_return 0;
 }
+
+// FIXME: the four handlers below are written but not yet in the table
+// (table.cpp and handlers.h belong to the dispatcher).
+
+// Implements Linux msync(2). Guest file mappings are host shared mappings of
+// the file's host fd, so the host's msync does the writeback.
+Coro<ErrorOr<int64_t>> sys_msync(SyscallContext& ctx) {
+  uint64_t addr = ctx.arg(0), len = ctx.arg(1);
+  int flags = ctx.arg_int(2);
+  mm::AddressSpace& as = ctx.process().address_space();
+  if (addr & (mm::kPageSize - 1)) co_return Errno::INVAL;
+  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) co_return Errno::INVAL;
+  if ((flags & MS_ASYNC) && (flags & MS_SYNC)) co_return Errno::INVAL;
+  uint64_t size = mm::page_up(len);
+  if (size < len) co_return Errno::NOMEM;
+  if (size == 0) co_return 0;
+  if (!in_user_range(addr, size) || as.overlaps_reserved(addr, addr + size)) co_return Errno::NOMEM;
+  // Linux msync(2) walks the range and reports ENOMEM for a hole.
+  if (!as.fully_mapped(addr, addr + size)) co_return Errno::NOMEM;
+  int64_t r = co_await stub_syscall(ctx.thread, SYS_msync, addr, size, static_cast<uint64_t>(flags));
+  if (r < 0) co_return static_cast<Errno>(-r);
+  co_return 0;
+}
+
+// Implements Linux mincore(2): the host's residency of the guest's pages; the
+// stub writes the vector straight into guest memory.
+Coro<ErrorOr<int64_t>> sys_mincore(SyscallContext& ctx) {
+  uint64_t addr = ctx.arg(0), len = ctx.arg(1), vec = ctx.arg(2);
+  mm::AddressSpace& as = ctx.process().address_space();
+  if (addr & (mm::kPageSize - 1)) co_return Errno::INVAL;
+  uint64_t size = mm::page_up(len);
+  if (size < len || !in_user_range(addr, size)) co_return Errno::NOMEM;
+  if (size == 0) co_return 0;
+  if (as.overlaps_reserved(addr, addr + size) || !as.fully_mapped(addr, addr + size)) co_return Errno::NOMEM;
+  // The stub writes the vector, so it must lie in guest memory: never in
+  // the stub's own region.
+  uint64_t vec_len = size / mm::kPageSize;
+  if (!in_user_range(vec, vec_len) || as.overlaps_reserved(vec, vec + vec_len) || !as.fully_mapped(vec, vec + vec_len))
+    co_return Errno::FAULT;
+  int64_t r = co_await stub_syscall(ctx.thread, SYS_mincore, addr, size, vec);
+  if (r < 0) co_return static_cast<Errno>(-r);
+  co_return 0;
+}
+
+namespace {
+
+// mlock(2) and munlock(2): the range must be mapped; the host locks the pages.
+Coro<ErrorOr<int64_t>> lock_range(SyscallContext& ctx, long nr) {
+  uint64_t addr = ctx.arg(0), len = ctx.arg(1);
+  mm::AddressSpace& as = ctx.process().address_space();
+  // Linux rounds the start down and the end up (mm/mlock.c).
+  uint64_t start = mm::page_down(addr);
+  uint64_t end = mm::page_up(addr + len);
+  if (addr + len < addr || end < start) co_return Errno::INVAL;
+  if (start == end) co_return 0;
+  if (!in_user_range(start, end - start) || as.overlaps_reserved(start, end) || !as.fully_mapped(start, end))
+    co_return Errno::NOMEM;
+  int64_t r = co_await stub_syscall(ctx.thread, nr, start, end - start);
+  if (r < 0) co_return static_cast<Errno>(-r);
+  co_return 0;
+}
+
+}  // namespace
+
+// Implements Linux mlock(2).
+Coro<ErrorOr<int64_t>> sys_mlock(SyscallContext& ctx) { co_return co_await lock_range(ctx, SYS_mlock); }
+
+// Implements Linux munlock(2).
+Coro<ErrorOr<int64_t>> sys_munlock(SyscallContext& ctx) { co_return co_await lock_range(ctx, SYS_munlock); }
 
 }  // namespace moat

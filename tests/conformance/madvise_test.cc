@@ -108,3 +108,53 @@ TEST(Madvise, DontforkAndDofork) {
   EXPECT_SYSCALL_SUCCEEDS_WITH(madvise(p, kPage, MADV_DOFORK), 0);
   munmap(p, kPage);
 }
+
+// msync(2), mincore(2) and mlock(2) sit with madvise: calls about the pages
+// behind a mapping rather than the mapping itself.
+TEST(Msync, SharedFileMappingSyncs) {
+  MOAT_KNOWN_FAILURE("msync is not implemented (ENOSYS)");
+  std::string path = temp_dir() + "/f";
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDWR | O_CREAT, 0600));
+  ASSERT_SYSCALL_SUCCEEDS(fill_zeros(fd, kPage));
+  char* p = static_cast<char*>(mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  ASSERT_TRUE(p != MAP_FAILED);
+  p[0] = 's';
+  EXPECT_SYSCALL_SUCCEEDS_WITH(msync(p, kPage, MS_SYNC), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(msync(p, kPage, MS_ASYNC), 0);
+  munmap(p, kPage);
+  close(fd);
+}
+
+TEST(Msync, BadArgumentsAreRejected) {
+  MOAT_KNOWN_FAILURE("msync is not implemented (ENOSYS)");
+  char* p = map_anon(2, MAP_PRIVATE);
+  ASSERT_TRUE(p);
+  EXPECT_SYSCALL_FAILS_WITH(msync(p + 1, kPage, MS_SYNC), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(msync(p, kPage, MS_SYNC | MS_ASYNC), EINVAL);
+  ASSERT_SYSCALL_SUCCEEDS(munmap(page_at(p, 1), kPage));
+  EXPECT_SYSCALL_FAILS_WITH(msync(p, 2 * kPage, MS_SYNC), ENOMEM);
+  munmap(p, kPage);
+}
+
+TEST(Mincore, ReportsTouchedPagesAsResident) {
+  MOAT_KNOWN_FAILURE("mincore is not implemented (ENOSYS)");
+  char* p = map_anon(2, MAP_PRIVATE);
+  ASSERT_TRUE(p);
+  p[0] = 1;
+  unsigned char vec[2] = {0xff, 0xff};
+  ASSERT_SYSCALL_SUCCEEDS(mincore(p, 2 * kPage, vec));
+  EXPECT_EQ(vec[0] & 1, 1);
+  EXPECT_EQ(vec[0] & 0xfe, 0);
+  EXPECT_SYSCALL_FAILS_WITH(mincore(p + 1, kPage, vec), EINVAL);
+  ASSERT_SYSCALL_SUCCEEDS(munmap(p, 2 * kPage));
+  EXPECT_SYSCALL_FAILS_WITH(mincore(p, kPage, vec), ENOMEM);
+}
+
+TEST(Mlock, LockAndUnlockAPage) {
+  MOAT_KNOWN_FAILURE("mlock and munlock are not implemented (ENOSYS)");
+  char* p = map_anon(1, MAP_PRIVATE);
+  ASSERT_TRUE(p);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(mlock(p, kPage), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(munlock(p, kPage), 0);
+  munmap(p, kPage);
+}

@@ -184,3 +184,52 @@ TEST(Mremap, SharedFileMappingGrowsOverFile) {
   munmap(q, 2 * kPage);
   close(fd);
 }
+
+TEST(Mremap, ZeroOldLengthDuplicatesASharedMapping) {
+  char* p = static_cast<char*>(mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_TRUE(p != MAP_FAILED);
+  strcpy(p, "dup");
+  char* q = static_cast<char*>(raw_mremap(p, 0, kPage, MREMAP_MAYMOVE));
+  ASSERT_TRUE(q != MAP_FAILED);
+  EXPECT_TRUE(q != p);
+  EXPECT_STREQ(q, "dup");
+  q[0] = 'D';
+  EXPECT_EQ(p[0], 'D');
+  EXPECT_TRUE(page_mapped(p));
+  munmap(p, kPage);
+  munmap(q, kPage);
+}
+
+TEST(Mremap, ZeroOldLengthOfAPrivateMappingIsEinval) {
+  char* p = map_rw(1);
+  ASSERT_TRUE(p);
+  EXPECT_SYSCALL_FAILS_WITH(raw_mremap(p, 0, kPage, MREMAP_MAYMOVE), EINVAL);
+  munmap(p, kPage);
+}
+
+TEST(Mremap, DontunmapMovesPagesAndLeavesTheOldRangeMapped) {
+  char* p = map_rw(2);
+  ASSERT_TRUE(p);
+  fill(p, 2 * kPage);
+  char* q = static_cast<char*>(raw_mremap(p, 2 * kPage, 2 * kPage, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
+  ASSERT_TRUE(q != MAP_FAILED);
+  EXPECT_TRUE(q != p);
+  EXPECT_TRUE(check(q, 2 * kPage));
+  // The old range stays mapped, its private anonymous pages now empty.
+  EXPECT_TRUE(page_mapped(p));
+  EXPECT_EQ(p[0], 0);
+  EXPECT_EQ(page_at(p, 1)[kPage - 1], 0);
+  MapsEntry e;
+  ASSERT_TRUE(find_maps_entry(reinterpret_cast<uintptr_t>(q), &e));
+  EXPECT_STREQ(e.perms, "rw-p");
+  munmap(p, 2 * kPage);
+  munmap(q, 2 * kPage);
+}
+
+TEST(Mremap, DontunmapNeedsMaymoveAndEqualLengths) {
+  char* p = map_rw(2);
+  ASSERT_TRUE(p);
+  EXPECT_SYSCALL_FAILS_WITH(raw_mremap(p, kPage, kPage, MREMAP_DONTUNMAP), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(raw_mremap(p, kPage, 2 * kPage, MREMAP_MAYMOVE | MREMAP_DONTUNMAP), EINVAL);
+  munmap(p, 2 * kPage);
+}

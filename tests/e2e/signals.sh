@@ -6,6 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 SIGNALS=$(need_fixture signals)
 compare "C: siginfo, modified context, altstack, masks, pending, default action" cat "$SIGNALS"
+FAULTS=$(need_fixture faults)
+compare "faults: SIGSEGV and SIGFPE to handlers, then the default action" cat "$FAULTS"
 compare "python: handlers, SIGCHLD, SIG_IGN" cat "$PYTHON" -c '
 import os, signal
 got = []
