@@ -157,6 +157,33 @@ BENCHMARK(BM_getpid_moat)
     ->Repetitions(kRepetitions)
     ->DisplayAggregatesOnly(true);
 
+// Process and thread operations (issue 4): the proc_bench fixture times N of
+// one operation natively and inside moat; each pair is reported as a ratio.
+struct ProcOp {
+  const char* name;
+  long count;
+};
+constexpr ProcOp kProcOps[] = {{"forkexec", 200}, {"thread", 2000}, {"signal", 20000}, {"futex", 20000}};
+
+std::string proc_bench_path() { return path_from_env("PROC_BENCH", exe_dir() + "/../tests/proc_bench"); }
+
+void register_proc_benchmarks() {
+  for (const ProcOp& op : kProcOps) {
+    std::vector<std::string> args = {proc_bench_path(), op.name, std::to_string(op.count)};
+    std::vector<std::string> in_moat = {moat_path(), "do", "--"};
+    in_moat.insert(in_moat.end(), args.begin(), args.end());
+    for (auto& [suffix, argv] : {std::pair{"native", args}, std::pair{"moat", in_moat}}) {
+      benchmark::RegisterBenchmark((std::string("BM_") + op.name + "_" + suffix).c_str(),
+                                   [argv = argv](benchmark::State& state) { run_child_benchmark(state, argv); })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Repetitions(kRepetitions)
+          ->DisplayAggregatesOnly(true);
+    }
+  }
+}
+
 // Console output as usual, plus the median of each benchmark (in ns) and the
 // first error of each, for the summary line.
 class SummaryReporter : public benchmark::ConsoleReporter {
@@ -193,6 +220,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
+  register_proc_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // A custom reporter does not see --benchmark_color: colour only a terminal.
@@ -220,5 +248,14 @@ int main(int argc, char** argv) {
   }
   std::printf("getpid round trip: native %s ns, moat %s ns, ratio %s\n", show(native).c_str(),
               show(moat).c_str(), ratio.c_str());
+  for (const ProcOp& op : kProcOps) {
+    auto n = reporter.median_ns(std::string("BM_") + op.name + "_native");
+    auto m = reporter.median_ns(std::string("BM_") + op.name + "_moat");
+    if (!n || !m) {
+      std::printf("%-9s n/a (%s)\n", op.name, reporter.error(std::string("BM_") + op.name + "_moat").c_str());
+      continue;
+    }
+    std::printf("%-9s native %.1f us, moat %.1f us, ratio %.1f\n", op.name, *n / 1000, *m / 1000, *m / *n);
+  }
   return 0;
 }

@@ -100,6 +100,12 @@ struct moat_slot {
   uint64_t op;
   uint64_t op_nr;
   uint64_t op_args[6];
+  /* Written by the sentry: the syscall blocked in the sentry (a coroutine
+   * suspended), so spinning for the reply only burns a CPU. */
+  volatile uint32_t sleep_hint;
+  /* The host tid of the thread using this slot; the kernel clears it when
+   * that host thread is gone (CLONE_CHILD_CLEARTID), so the slot may be reused. */
+  volatile int32_t host_tid;
   /* Stub-private state: the adaptive spin budget (TSC cycles) and counters. */
   uint64_t spin_budget;
   uint64_t syscalls;

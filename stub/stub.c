@@ -212,12 +212,17 @@ STUB static long clone_thread(struct moat_slot* slot) {
   uint64_t region = moat_thread_region((uint32_t)index);
   uint64_t stack = slot->op_args[1] & ~15ULL;
   if (stack <= region + 4096 || stack > region + MOAT_THREAD_REGION) return -22;
-  register uint64_t r10 __asm__("r10") = 0;
+  /* The kernel writes the new thread's host tid into its slot and clears it
+   * when the thread is gone: the sentry reuses the slot only then. */
+  struct moat_slot* child_slot = (struct moat_slot*)region;
+  child_slot->host_tid = -1;
+  register uint64_t r10 __asm__("r10") = (uint64_t)&child_slot->host_tid;
   register uint64_t r8 __asm__("r8") = 0;
   register uint64_t r12 __asm__("r12") = index;
   register void* r13 __asm__("r13") = (void*)&thread_start;
   long ret;
-  /* CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM */
+  /* CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+   * CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID */
   __asm__ volatile(
       "syscall\n\t"
       "test %%rax, %%rax\n\t"
@@ -227,7 +232,7 @@ STUB static long clone_thread(struct moat_slot* slot) {
       "ud2\n\t"
       "1:\n\t"
       : "=a"(ret)
-      : "a"(NR_clone), "D"(0x00050f00L), "S"(stack), "d"(0), "r"(r10), "r"(r8), "r"(r12), "r"(r13)
+      : "a"(NR_clone), "D"(0x01250f00L), "S"(stack), "d"(0), "r"(r10), "r"(r8), "r"(r12), "r"(r13)
       : "rcx", "r11", "memory");
   return ret;
 }
@@ -274,7 +279,7 @@ STUB static void wait_reply(struct moat_slot* slot) {
   if (budget < h->stub_spin_min_cycles || budget > h->stub_spin_cycles) budget = h->stub_spin_cycles;
   uint64_t start = rdtsc();
   while (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != MOAT_SLOT_SENTRY_POSTED) {
-    if (rdtsc() - start > budget) {
+    if (rdtsc() - start > budget || slot->sleep_hint) {
       __atomic_store_n(&slot->stub_sleeping, 1, __ATOMIC_RELAXED);
       __atomic_thread_fence(__ATOMIC_SEQ_CST);
       while (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) != MOAT_SLOT_SENTRY_POSTED) {

@@ -38,8 +38,15 @@ Thread* Process::thread_by_tid(pid_t tid) const {
 }
 
 int Process::free_slot_index() const {
-  for (uint32_t i = 0; i < MOAT_MAX_THREADS; i++)
-    if (!thread_by_slot(i)) return static_cast<int>(i);
+  // A slot is free when no live thread uses it and the host thread that
+  // last used it has left it (the kernel cleared its host_tid).
+  for (uint32_t i = 0; i < MOAT_MAX_THREADS; i++) {
+    if (thread_by_slot(i)) continue;
+    bool used_before = false;
+    for (auto& t : m_threads) used_before |= t->slot_index() == i;
+    if (used_before && __atomic_load_n(&m_stub->slot(i)->host_tid, __ATOMIC_ACQUIRE) != 0) continue;
+    return static_cast<int>(i);
+  }
   return -1;
 }
 

@@ -27,6 +27,8 @@ class UserMemory {
  public:
   explicit UserMemory(pid_t host_pid = -1) : m_pid(host_pid) {}
   void set_pid(pid_t pid) { m_pid = pid; }
+  // The host process whose memory this is (the guest's stub process).
+  pid_t host_pid() const { return m_pid; }
 
   ErrorOr<void> read(uint64_t addr, void* dst, size_t len) const;
   ErrorOr<void> write(uint64_t addr, const void* src, size_t len) const;

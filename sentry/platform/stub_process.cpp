@@ -305,6 +305,7 @@ void StubProcess::kill(int sig) {
 
 void post_reply(moat_slot* slot, uint32_t reply_kind) {
   slot->reply_kind = reply_kind;
+  slot->sleep_hint = 0;
   __atomic_store_n(&slot->state, MOAT_SLOT_SENTRY_POSTED, __ATOMIC_RELEASE);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (__atomic_load_n(&slot->stub_sleeping, __ATOMIC_RELAXED))

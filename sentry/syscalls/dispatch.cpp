@@ -51,6 +51,11 @@ void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
       complete_syscall(*ctx, std::move(r));
       delete ctx;
     });
+    // Still in flight and not waiting for a host op of the stub's: the
+    // handler blocked. Tell the stub to sleep rather than spin; post_reply
+    // wakes it either way.
+    if (t.in_syscall && !t.stub_waiter && !t.process().zombie)
+      t.process().stub().slot(t.slot_index())->sleep_hint = 1;
     return;
   }
   // Unimplemented: the table says which errno (ENOSYS unless it says why not).

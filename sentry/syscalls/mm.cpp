@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <vector>
+
 #include "fs/fd_table.h"
 #include "fs/file.h"
 #include "sentry/mm/address_space.h"
@@ -259,72 +261,69 @@ Coro<ErrorOr<int64_t>> sys_madvise(SyscallContext& ctx) {
 }
 
 // FIXME: the four handlers below are written but not yet in the table
-// (table.cpp and handlers.h belong to the dispatcher).
+// (table.cpp and handlers.h belong to the dispatcher). None of them reaches
+// the stub: its seccomp filter allows only the calls that change mappings.
 
-// Implements Linux msync(2). Guest file mappings are host shared mappings of
-// the file's host fd, so the host's msync does the writeback.
-Coro<ErrorOr<int64_t>> sys_msync(SyscallContext& ctx) {
+// Implements Linux msync(2).
+// FIXME: MS_SYNC does not force writeback to storage; the host page cache
+// already holds what the guest wrote through a shared mapping, which is all
+// MS_ASYNC promises since Linux 2.6.19.
+ErrorOr<int64_t> sys_msync(SyscallContext& ctx) {
   uint64_t addr = ctx.arg(0), len = ctx.arg(1);
   int flags = ctx.arg_int(2);
   mm::AddressSpace& as = ctx.process().address_space();
-  if (addr & (mm::kPageSize - 1)) co_return Errno::INVAL;
-  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) co_return Errno::INVAL;
-  if ((flags & MS_ASYNC) && (flags & MS_SYNC)) co_return Errno::INVAL;
+  if (addr & (mm::kPageSize - 1)) return Errno::INVAL;
+  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) return Errno::INVAL;
+  if ((flags & MS_ASYNC) && (flags & MS_SYNC)) return Errno::INVAL;
   uint64_t size = mm::page_up(len);
-  if (size < len) co_return Errno::NOMEM;
-  if (size == 0) co_return 0;
-  if (!in_user_range(addr, size) || as.overlaps_reserved(addr, addr + size)) co_return Errno::NOMEM;
+  if (size < len) return Errno::NOMEM;
+  if (size == 0) return 0;
   // Linux msync(2) walks the range and reports ENOMEM for a hole.
-  if (!as.fully_mapped(addr, addr + size)) co_return Errno::NOMEM;
-  int64_t r = co_await stub_syscall(ctx.thread, SYS_msync, addr, size, static_cast<uint64_t>(flags));
-  if (r < 0) co_return static_cast<Errno>(-r);
-  co_return 0;
+  if (!in_user_range(addr, size) || as.overlaps_reserved(addr, addr + size) || !as.fully_mapped(addr, addr + size))
+    return Errno::NOMEM;
+  return 0;
 }
 
-// Implements Linux mincore(2): the host's residency of the guest's pages; the
-// stub writes the vector straight into guest memory.
-Coro<ErrorOr<int64_t>> sys_mincore(SyscallContext& ctx) {
+// Implements Linux mincore(2) the way gVisor does: every mapped page is
+// reported resident. Host residency is never asked for (it would be a side
+// channel on the host's page cache).
+ErrorOr<int64_t> sys_mincore(SyscallContext& ctx) {
   uint64_t addr = ctx.arg(0), len = ctx.arg(1), vec = ctx.arg(2);
   mm::AddressSpace& as = ctx.process().address_space();
-  if (addr & (mm::kPageSize - 1)) co_return Errno::INVAL;
+  if (addr & (mm::kPageSize - 1)) return Errno::INVAL;
   uint64_t size = mm::page_up(len);
-  if (size < len || !in_user_range(addr, size)) co_return Errno::NOMEM;
-  if (size == 0) co_return 0;
-  if (as.overlaps_reserved(addr, addr + size) || !as.fully_mapped(addr, addr + size)) co_return Errno::NOMEM;
-  // The stub writes the vector, so it must lie in guest memory: never in
-  // the stub's own region.
-  uint64_t vec_len = size / mm::kPageSize;
-  if (!in_user_range(vec, vec_len) || as.overlaps_reserved(vec, vec + vec_len) || !as.fully_mapped(vec, vec + vec_len))
-    co_return Errno::FAULT;
-  int64_t r = co_await stub_syscall(ctx.thread, SYS_mincore, addr, size, vec);
-  if (r < 0) co_return static_cast<Errno>(-r);
-  co_return 0;
+  if (size < len || !in_user_range(addr, size)) return Errno::NOMEM;
+  if (size == 0) return 0;
+  if (as.overlaps_reserved(addr, addr + size) || !as.fully_mapped(addr, addr + size)) return Errno::NOMEM;
+  std::vector<uint8_t> resident(size / mm::kPageSize, 1);
+  TRY(ctx.mem().write(vec, resident.data(), resident.size()));
+  return 0;
 }
 
 namespace {
 
-// mlock(2) and munlock(2): the range must be mapped; the host locks the pages.
-Coro<ErrorOr<int64_t>> lock_range(SyscallContext& ctx, long nr) {
+// mlock(2) and munlock(2) check the range and lock nothing: guest memory is
+// the stub's, and the stub may not call mlock (FIXME: RLIMIT_MEMLOCK and
+// VmLck accounting).
+ErrorOr<int64_t> check_lock_range(SyscallContext& ctx) {
   uint64_t addr = ctx.arg(0), len = ctx.arg(1);
   mm::AddressSpace& as = ctx.process().address_space();
   // Linux rounds the start down and the end up (mm/mlock.c).
   uint64_t start = mm::page_down(addr);
   uint64_t end = mm::page_up(addr + len);
-  if (addr + len < addr || end < start) co_return Errno::INVAL;
-  if (start == end) co_return 0;
+  if (addr + len < addr || end < start) return Errno::INVAL;
+  if (start == end) return 0;
   if (!in_user_range(start, end - start) || as.overlaps_reserved(start, end) || !as.fully_mapped(start, end))
-    co_return Errno::NOMEM;
-  int64_t r = co_await stub_syscall(ctx.thread, nr, start, end - start);
-  if (r < 0) co_return static_cast<Errno>(-r);
-  co_return 0;
+    return Errno::NOMEM;
+  return 0;
 }
 
 }  // namespace
 
 // Implements Linux mlock(2).
-Coro<ErrorOr<int64_t>> sys_mlock(SyscallContext& ctx) { co_return co_await lock_range(ctx, SYS_mlock); }
+ErrorOr<int64_t> sys_mlock(SyscallContext& ctx) { return check_lock_range(ctx); }
 
 // Implements Linux munlock(2).
-Coro<ErrorOr<int64_t>> sys_munlock(SyscallContext& ctx) { co_return co_await lock_range(ctx, SYS_munlock); }
+ErrorOr<int64_t> sys_munlock(SyscallContext& ctx) { return check_lock_range(ctx); }
 
 }  // namespace moat

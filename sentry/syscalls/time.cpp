@@ -10,7 +10,6 @@
 #include <ctime>
 
 #include "sentry/io/uring.h"
-#include "sentry/platform/stub_process.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -52,7 +51,7 @@ bool is_readable_clock(int32_t clock) {
 // (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) in linux/posix-timers.h).
 clockid_t host_clock(const SyscallContext& ctx, int32_t clock) {
   if (clock != CLOCK_PROCESS_CPUTIME_ID) return clock;
-  pid_t pid = ctx.process().stub().host_pid();
+  pid_t pid = ctx.mem().host_pid();
   if (pid <= 0) return clock;
   constexpr clockid_t kCpuClockSched = 2;
   return static_cast<clockid_t>((~static_cast<clockid_t>(pid) << 3) | kCpuClockSched);

@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -390,14 +389,4 @@ TEST(Read, PipeBadBufferKeepsData) {
   EXPECT_STREQ(buf, "abc");
   close(p[0]);
   close(p[1]);
-}
-
-TEST(Fstatat, NullPathWithEmptyPathFlag) {
-  std::string p = tmp("f");
-  make_file(p, "1234");
-  int fd = ASSERT_SYSCALL_SUCCEEDS(open(p.c_str(), O_RDONLY));
-  struct stat st;
-  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_newfstatat, fd, nullptr, &st, AT_EMPTY_PATH));
-  EXPECT_EQ(st.st_size, 4);
-  close(fd);
 }

@@ -349,3 +349,13 @@ TEST(Statx, MissingIsEnoent) {
   struct statx sx;
   EXPECT_SYSCALL_FAILS_WITH(raw_statx(AT_FDCWD, tmp("missing").c_str(), 0, STATX_BASIC_STATS, &sx), ENOENT);
 }
+
+// Linux 6.11+: a NULL path with AT_EMPTY_PATH stats dirfd.
+TEST(Fstatat, NullPathWithEmptyPathFlag) {
+  make_file(tmp("f"), "1234");
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(tmp("f").c_str(), O_RDONLY));
+  struct stat st;
+  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_newfstatat, fd, nullptr, &st, AT_EMPTY_PATH));
+  EXPECT_EQ(st.st_size, 4);
+  close(fd);
+}
