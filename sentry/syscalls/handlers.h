@@ -16,6 +16,10 @@ MOAT_ASYNC(munmap);
 MOAT_ASYNC(mprotect);
 MOAT_ASYNC(mremap);
 MOAT_ASYNC(madvise);
+MOAT_SYNC(msync);
+MOAT_SYNC(mincore);
+MOAT_SYNC(mlock);
+MOAT_SYNC(munlock);
 
 // read_write.cpp
 MOAT_ASYNC(read);
@@ -103,6 +107,10 @@ MOAT_SYNC(getrusage);
 MOAT_SYNC(sched_getaffinity);
 MOAT_SYNC(sched_yield);
 MOAT_SYNC(getcpu);
+MOAT_SYNC(sched_getscheduler);
+MOAT_SYNC(sched_getparam);
+MOAT_SYNC(sched_get_priority_max);
+MOAT_SYNC(sched_get_priority_min);
 
 // time.cpp
 MOAT_SYNC(clock_gettime);

@@ -257,4 +257,48 @@ ErrorOr<int64_t> sys_getcpu(SyscallContext& ctx) {
   return 0;
 }
 
+namespace {
+
+// Only the caller itself (pid 0 or its own tid) is visible to the sched_*
+// queries for now.
+ErrorOr<void> check_sched_target(SyscallContext& ctx, int pid) {
+  if (pid < 0) return Errno::INVAL;
+  if (pid != 0 && pid != ctx.thread.tid() && pid != ctx.process().pid()) return Errno::SRCH;
+  return {};
+}
+
+}  // namespace
+
+// Implements Linux sched_getscheduler(2): guests run under SCHED_OTHER.
+ErrorOr<int64_t> sys_sched_getscheduler(SyscallContext& ctx) {
+  TRY(check_sched_target(ctx, ctx.arg_int(0)));
+  return SCHED_OTHER;
+}
+
+// Implements Linux sched_getparam(2).
+ErrorOr<int64_t> sys_sched_getparam(SyscallContext& ctx) {
+  TRY(check_sched_target(ctx, ctx.arg_int(0)));
+  if (!ctx.arg(1)) return Errno::INVAL;
+  TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), 0));
+  return 0;
+}
+
+// Implements Linux sched_get_priority_max(2).
+ErrorOr<int64_t> sys_sched_get_priority_max(SyscallContext& ctx) {
+  switch (ctx.arg_int(0)) {
+    case SCHED_FIFO: case SCHED_RR: return 99;
+    case SCHED_OTHER: case SCHED_BATCH: case SCHED_IDLE: return 0;
+    default: return Errno::INVAL;
+  }
+}
+
+// Implements Linux sched_get_priority_min(2).
+ErrorOr<int64_t> sys_sched_get_priority_min(SyscallContext& ctx) {
+  switch (ctx.arg_int(0)) {
+    case SCHED_FIFO: case SCHED_RR: return 1;
+    case SCHED_OTHER: case SCHED_BATCH: case SCHED_IDLE: return 0;
+    default: return Errno::INVAL;
+  }
+}
+
 }  // namespace moat

@@ -22,6 +22,9 @@ namespace moat {
 
 namespace {
 
+// CAP_LAST_CAP of the kernels moat targets (CAP_CHECKPOINT_RESTORE).
+constexpr uint64_t kCapLastCap = 40;
+
 constexpr uint64_t kUnblockable = (1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1));
 
 // The kernel's struct sigaction for rt_sigaction (x86-64).
@@ -170,6 +173,8 @@ ErrorOr<int64_t> sys_prctl(SyscallContext& ctx) {
       size_t got = ctx.mem().read_partial(ctx.arg(1), name, sizeof(name) - 1);
       if (got == 0) return Errno::FAULT;
       t.name.assign(name, strnlen(name, sizeof(name) - 1));
+      // /proc/PID/comm is the thread group leader's name.
+      if (t.tid() == ctx.process().pid()) ctx.process().comm = t.name;
       return 0;
     }
     case PR_GET_NAME: {
@@ -183,6 +188,7 @@ ErrorOr<int64_t> sys_prctl(SyscallContext& ctx) {
       ctx.process().no_new_privs = true;
       return 0;
     case PR_GET_NO_NEW_PRIVS:
+      if (ctx.arg(1) || ctx.arg(2) || ctx.arg(3) || ctx.arg(4)) return Errno::INVAL;
       return ctx.process().no_new_privs ? 1 : 0;
     case PR_GET_DUMPABLE:
       return ctx.process().dumpable;
@@ -198,7 +204,7 @@ ErrorOr<int64_t> sys_prctl(SyscallContext& ctx) {
       TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), ctx.process().pdeathsig));
       return 0;
     case PR_CAPBSET_READ:
-      if (ctx.arg(1) > 63) return Errno::INVAL;
+      if (ctx.arg(1) > kCapLastCap) return Errno::INVAL;
       return ctx.process().creds.euid == 0 ? 1 : 0;
     case PR_GET_SECUREBITS:
       return 0;

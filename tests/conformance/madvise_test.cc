@@ -112,7 +112,6 @@ TEST(Madvise, DontforkAndDofork) {
 // msync(2), mincore(2) and mlock(2) sit with madvise: calls about the pages
 // behind a mapping rather than the mapping itself.
 TEST(Msync, SharedFileMappingSyncs) {
-  MOAT_KNOWN_FAILURE("msync is not in the syscall table (ENOSYS); sys_msync in mm.cpp awaits wiring");
   std::string path = temp_dir() + "/f";
   int fd = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDWR | O_CREAT, 0600));
   ASSERT_SYSCALL_SUCCEEDS(fill_zeros(fd, kPage));
@@ -126,7 +125,6 @@ TEST(Msync, SharedFileMappingSyncs) {
 }
 
 TEST(Msync, BadArgumentsAreRejected) {
-  MOAT_KNOWN_FAILURE("msync is not in the syscall table (ENOSYS); sys_msync in mm.cpp awaits wiring");
   char* p = map_anon(2, MAP_PRIVATE);
   ASSERT_TRUE(p);
   EXPECT_SYSCALL_FAILS_WITH(msync(p + 1, kPage, MS_SYNC), EINVAL);
@@ -137,7 +135,6 @@ TEST(Msync, BadArgumentsAreRejected) {
 }
 
 TEST(Mincore, ReportsTouchedPagesAsResident) {
-  MOAT_KNOWN_FAILURE("mincore is not in the syscall table (ENOSYS); sys_mincore in mm.cpp awaits wiring");
   char* p = map_anon(2, MAP_PRIVATE);
   ASSERT_TRUE(p);
   p[0] = 1;
@@ -151,7 +148,6 @@ TEST(Mincore, ReportsTouchedPagesAsResident) {
 }
 
 TEST(Mlock, LockAndUnlockAPage) {
-  MOAT_KNOWN_FAILURE("mlock is not in the syscall table (ENOSYS); sys_mlock in mm.cpp awaits wiring");
   char* p = map_anon(1, MAP_PRIVATE);
   ASSERT_TRUE(p);
   EXPECT_SYSCALL_SUCCEEDS_WITH(mlock(p, kPage), 0);

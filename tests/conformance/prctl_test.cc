@@ -41,7 +41,6 @@ TEST(Prctl, LongNameIsTruncatedTo15Bytes) {
 
 TEST(Prctl, NameShowsInProcSelfComm) {
   SavedName guard;
-  MOAT_KNOWN_FAILURE("PR_SET_NAME sets Thread::name but /proc/PID/comm shows Process::comm");
   ASSERT_SYSCALL_SUCCEEDS(prctl(PR_SET_NAME, "comm-check"));
   EXPECT_STREQ(read_whole_file("/proc/self/comm"), "comm-check\n");
 }
@@ -80,7 +79,6 @@ TEST(Prctl, SetNoNewPrivsBadArgumentsAreEinval) {
 }
 
 TEST(Prctl, GetNoNewPrivsWithArgumentsIsEinval) {
-  MOAT_KNOWN_FAILURE("sys_prctl (process.cpp) ignores PR_GET_NO_NEW_PRIVS's must-be-zero arguments");
   EXPECT_SYSCALL_FAILS_WITH(raw_prctl(PR_GET_NO_NEW_PRIVS, 1), EINVAL);
 }
 
@@ -113,7 +111,6 @@ TEST(Prctl, CapbsetRead) {
 }
 
 TEST(Prctl, CapbsetReadPastTheLastCapabilityIsEinval) {
-  MOAT_KNOWN_FAILURE("process.cpp accepts capability numbers up to 63 (Linux: CAP_LAST_CAP)");
   EXPECT_SYSCALL_FAILS_WITH(raw_prctl(PR_CAPBSET_READ, 63), EINVAL);
 }
 

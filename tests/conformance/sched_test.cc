@@ -73,12 +73,10 @@ TEST(Getcpu, BadPointerIsEfault) {
 }
 
 TEST(SchedPolicy, DefaultPolicyIsOther) {
-  MOAT_KNOWN_FAILURE("sched_getscheduler is not implemented (ENOSYS)");
   EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_OTHER);
 }
 
 TEST(SchedPolicy, PriorityRanges) {
-  MOAT_KNOWN_FAILURE("sched_get_priority_max/min are not implemented (ENOSYS)");
   EXPECT_SYSCALL_SUCCEEDS_WITH(sched_get_priority_max(SCHED_FIFO), 99);
   EXPECT_SYSCALL_SUCCEEDS_WITH(sched_get_priority_min(SCHED_FIFO), 1);
   EXPECT_SYSCALL_SUCCEEDS_WITH(sched_get_priority_max(SCHED_OTHER), 0);
@@ -86,7 +84,6 @@ TEST(SchedPolicy, PriorityRanges) {
 }
 
 TEST(SchedPolicy, GetparamOfSelfIsZero) {
-  MOAT_KNOWN_FAILURE("sched_getparam is not implemented (ENOSYS)");
   sched_param p{-1};
   EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getparam(0, &p), 0);
   EXPECT_EQ(p.sched_priority, 0);
