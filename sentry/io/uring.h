@@ -15,6 +15,11 @@ namespace moat {
 // The ring of the worker running the calling coroutine. Valid only on a worker.
 io_uring* current_ring();
 
+struct UringOp;
+// Makes op the way a signal interrupts the current syscall (it gets
+// cancelled); see sentry/kernel/interrupt.h.
+void register_uring_cancel(UringOp* op);
+
 // One in-flight io_uring operation. user_data points at it.
 struct UringOp {
   std::coroutine_handle<> handle;
@@ -41,6 +46,7 @@ struct UringAwaitable : UringOp {
     }
     prep(sqe);
     io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
+    register_uring_cancel(this);
   }
 };
 

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "sentry/kernel/interrupt.h"
+
 namespace moat {
 
 class WaitQueue {
@@ -15,7 +17,14 @@ class WaitQueue {
   struct Awaiter {
     WaitQueue& queue;
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) { queue.m_waiters.push_back(h); }
+    void await_suspend(std::coroutine_handle<> h) {
+      queue.m_waiters.push_back(h);
+      // A signal takes the waiter out and resumes it (interrupt.h).
+      on_interrupt([q = &queue, h] {
+        std::erase(q->m_waiters, h);
+        resume_later(h);
+      });
+    }
     void await_resume() const noexcept {}
   };
   // Suspends until the next wake_all(); callers re-check their condition.

@@ -50,6 +50,13 @@ int Process::free_slot_index() const {
   return -1;
 }
 
+std::vector<Thread*> Process::live_thread_list() const {
+  std::vector<Thread*> out;
+  for (auto& t : m_threads)
+    if (!t->exited) out.push_back(t.get());
+  return out;
+}
+
 int Process::live_threads() const {
   int n = 0;
   for (auto& t : m_threads) n += !t->exited;

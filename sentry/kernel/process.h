@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <coroutine>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,14 @@ class Thread {
   // Where the stub said the trapped thread's saved context is (an offset in
   // its thread region); validated before use (StubProcess::trapped_context).
   uint64_t ucontext_off = 0;
+  // How to interrupt the wait of the syscall in flight (interrupt.h), and
+  // whether it was interrupted.
+  std::function<void()> interrupt;
+  bool interrupted = false;
+  // rt_sigsuspend's mask replaces the thread's until a handler runs; the
+  // handler's frame saves the original (the kernel's saved_sigmask).
+  bool has_saved_mask = false;
+  uint64_t saved_mask = 0;
   // The thread has exited (its object stays until the process goes: a
   // syscall of its own may still be completing).
   bool exited = false;
@@ -115,6 +124,7 @@ class Process {
   // A slot index no live thread uses; -1 when all are taken.
   int free_slot_index() const;
   int live_threads() const;
+  std::vector<Thread*> live_thread_list() const;
   bool any_thread_in_syscall() const;
 
   FutexTable& futexes() { return m_futexes; }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/process.h"
 #include "sentry/kernel/sandbox.h"
@@ -86,16 +87,42 @@ void send_signal(Process& p, int sig, const siginfo_t& info, Thread* target) {
   if (target) {
     target->pending_signals |= sig_bit(sig);
     target->pending_info[sig] = info;
-  } else {
-    p.pending_signals |= sig_bit(sig);
-    p.pending_info[sig] = info;
+    if (!(target->signal_mask & sig_bit(sig))) interrupt_thread(*target);
+    return;
+  }
+  p.pending_signals |= sig_bit(sig);
+  p.pending_info[sig] = info;
+  // One thread that does not block it takes it (FIXME: a thread running
+  // guest code only sees it at its next syscall).
+  for (Thread* t : p.live_thread_list()) {
+    if (t->signal_mask & sig_bit(sig)) continue;
+    if (t->in_syscall && t->interrupt) {
+      interrupt_thread(*t);
+      return;
+    }
   }
 }
 
-bool deliver_pending_signal(Thread& t, int64_t& result) {
+namespace {
+
+// Sets up the trapped context to execute the syscall again (the kernel's
+// -ERESTARTSYS handling: back over the 2-byte syscall instruction).
+void restart_syscall(ucontext_t* uc, uint64_t nr, int64_t& result) {
+  uc->uc_mcontext.gregs[REG_RIP] -= 2;
+  result = static_cast<int64_t>(nr);
+}
+
+}  // namespace
+
+bool deliver_pending_signal(Thread& t, int64_t& result, bool restartable, uint64_t nr) {
   Process& p = t.process();
   uint64_t deliverable = (t.pending_signals | p.pending_signals) & ~t.signal_mask;
-  if (!deliverable || p.zombie) return false;
+  if (!deliverable || p.zombie) {
+    if (restartable && !p.zombie) {
+      if (ucontext_t* uc = p.stub().trapped_context(t.slot_index(), t.ucontext_off)) restart_syscall(uc, nr, result);
+    }
+    return false;
+  }
   int sig = __builtin_ctzll(deliverable) + 1;
   siginfo_t info;
   if (t.pending_signals & sig_bit(sig)) {
@@ -106,10 +133,12 @@ bool deliver_pending_signal(Thread& t, int64_t& result) {
     info = p.pending_info[sig];
   }
   GuestSigaction sa = p.sigactions[sig];
-  if (sa.handler == reinterpret_cast<uint64_t>(SIG_IGN)) return false;
-  if (sa.handler == reinterpret_cast<uint64_t>(SIG_DFL)) {
-    if (default_action(sig) == DefaultAction::Terminate) terminate_process(p, sig);
-    return false;
+  if (sa.handler == reinterpret_cast<uint64_t>(SIG_IGN) || sa.handler == reinterpret_cast<uint64_t>(SIG_DFL)) {
+    if (sa.handler == reinterpret_cast<uint64_t>(SIG_DFL) && default_action(sig) == DefaultAction::Terminate) {
+      terminate_process(p, sig);
+      return false;
+    }
+    return deliver_pending_signal(t, result, restartable, nr);
   }
   StubProcess& stub = p.stub();
   ucontext_t* uc = stub.trapped_context(t.slot_index(), t.ucontext_off);
@@ -152,8 +181,20 @@ bool deliver_pending_signal(Thread& t, int64_t& result) {
   frame.uc.stack.ss_flags = !p.altstack_sp ? SS_DISABLE : on_altstack ? SS_ONSTACK : 0;
   frame.uc.mcontext = uc->uc_mcontext;
   frame.uc.mcontext.gregs[REG_RAX] = result;
+  if (restartable) {
+    if (sa.flags & SA_RESTART) {
+      frame.uc.mcontext.gregs[REG_RIP] -= 2;
+      frame.uc.mcontext.gregs[REG_RAX] = static_cast<greg_t>(nr);
+    } else {
+      frame.uc.mcontext.gregs[REG_RAX] = -EINTR;
+    }
+  }
   frame.uc.mcontext.fpregs = reinterpret_cast<fpregset_t>(fp_guest);
-  frame.uc.sigmask = t.signal_mask;
+  frame.uc.sigmask = t.has_saved_mask ? t.saved_mask : t.signal_mask;
+  if (t.has_saved_mask) {
+    t.signal_mask = t.saved_mask;
+    t.has_saved_mask = false;
+  }
   frame.info = info;
   if (p.mem().write(sp, &frame, sizeof(frame)).is_error()) {
     terminate_process(p, SIGSEGV);

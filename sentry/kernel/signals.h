@@ -30,7 +30,10 @@ siginfo_t user_siginfo(int sig, const Process& sender);
 // runs when the current syscall returns. result is the syscall's result; it
 // becomes the value the handler's rax starts with. Returns whether a
 // signal was delivered (false also when t died of a default action).
-bool deliver_pending_signal(Thread& t, int64_t& result);
+// restartable: the syscall (number nr) was interrupted with ERESTARTSYS; a
+// handler with SA_RESTART makes it start again when the handler returns,
+// others see EINTR. With no handler to run it restarts at once.
+bool deliver_pending_signal(Thread& t, int64_t& result, bool restartable = false, uint64_t nr = 0);
 
 // A hardware fault in t's guest code (the stub reported it with the fault's
 // context as t's trapped context): runs the guest's handler, or ends the

@@ -53,6 +53,7 @@ void UringSleep::await_suspend(std::coroutine_handle<> h) {
   }
   io_uring_prep_timeout(sqe, &ts, 0, 0);
   io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
+  register_uring_cancel(this);
 }
 
 Worker* Worker::current() { return t_current; }

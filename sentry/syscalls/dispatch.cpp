@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/process.h"
 #include "sentry/kernel/signals.h"
@@ -35,6 +36,14 @@ void write_trace(Sandbox& sandbox, const std::string& line) {
 
 void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
   t.in_syscall = true;
+  t.interrupted = false;
+  t.interrupt = {};
+  // Awaitables that suspend while the handler starts register how a signal
+  // interrupts them (interrupt.h).
+  dispatching_thread() = &t;
+  struct Clear {
+    ~Clear() { dispatching_thread() = nullptr; }
+  } clear;
   const uint64_t start = __builtin_ia32_rdtsc();
   const SyscallEntry* entry = syscall_entry(nr);
   if (entry && entry->sync) {
@@ -69,7 +78,11 @@ void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
 void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
   Process& process = ctx.process();
   Sandbox& sandbox = process.sandbox();
-  int64_t value = to_guest_result(result);
+  // An interrupted wait may end as a cancelled host operation.
+  bool restartable = result.is_error() && result.error() == Errno::RestartSys;
+  if (ctx.thread.interrupted && !result.is_error() && result.value() == -ECANCELED) restartable = true;
+  int64_t value = restartable ? -EINTR : to_guest_result(result);
+  ctx.thread.interrupt = {};
   sandbox.count_syscall(ctx.nr, value, __builtin_ia32_rdtsc() - ctx.start_tsc);
   if (sandbox.config().strace == StraceMode::Full) {
     std::string line = "[pid " + std::to_string(ctx.thread.tid()) + "] " + format_syscall(ctx, value) + "\n";
@@ -80,7 +93,12 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
     // EPIPE from a write raises SIGPIPE at the writing thread (pipe(7)).
     if (value == -EPIPE) send_signal(process, SIGPIPE, user_siginfo(SIGPIPE, process), &ctx.thread);
     // A pending signal's handler runs when this syscall returns.
-    if (!process.zombie) deliver_pending_signal(ctx.thread, value);
+    if (!process.zombie) deliver_pending_signal(ctx.thread, value, restartable, ctx.nr);
+    // rt_sigsuspend's temporary mask ends with the call, handler or not.
+    if (ctx.thread.has_saved_mask) {
+      ctx.thread.signal_mask = ctx.thread.saved_mask;
+      ctx.thread.has_saved_mask = false;
+    }
     if (!process.zombie) {
       moat_slot* slot = process.stub().slot(ctx.thread.slot_index());
       slot->result = value;

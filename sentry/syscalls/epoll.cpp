@@ -54,6 +54,7 @@ Coro<ErrorOr<int64_t>> wait_epoll(SyscallContext& ctx, int epfd, uint64_t events
     int64_t left = deadline >= 0 ? deadline - monotonic_ns() : -1;
     if (timeout_ns == 0 || (deadline >= 0 && left <= 0)) co_return 0;
     co_await wait_readable(host_ep, left);
+    if (ctx.thread.interrupted) co_return Errno::INTR;  // never restarted (signal(7))
   }
 }
 

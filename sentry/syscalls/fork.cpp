@@ -268,6 +268,7 @@ Coro<ErrorOr<int64_t>> sys_wait4(SyscallContext& ctx) {
     if (options & WNOHANG) co_return 0;
     co_await me.child_event.wait();
     if (me.zombie) co_return Errno::INTR;
+    if (ctx.thread.interrupted) co_return Errno::RestartSys;
   }
 }
 
@@ -318,6 +319,7 @@ Coro<ErrorOr<int64_t>> sys_waitid(SyscallContext& ctx) {
     }
     co_await me.child_event.wait();
     if (me.zombie) co_return Errno::INTR;
+    if (ctx.thread.interrupted) co_return Errno::RestartSys;
   }
 }
 

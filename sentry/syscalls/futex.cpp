@@ -7,6 +7,7 @@
 
 #include "sentry/io/uring.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/interrupt.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -42,6 +43,11 @@ struct FutexAwait {
   void await_suspend(std::coroutine_handle<> h) {
     waiter.handle = h;
     table.enqueue(&waiter);
+    // A signal takes the waiter out (its timeout is cancelled on resume).
+    on_interrupt([t = &table, w = &waiter] {
+      t->remove(w);
+      resume_later(w->handle);
+    });
     if (!timeout) return;
     timeout->on_complete = &FutexTimeout::complete;
     timeout->waiter = &waiter;
@@ -95,6 +101,7 @@ Coro<ErrorOr<int64_t>> futex_wait(SyscallContext& ctx, uint64_t addr, uint32_t v
   waiter.bitset = bitset;
   co_await FutexAwait{ctx.process().futexes(), waiter, timeout, flags};
   if (waiter.timed_out) co_return Errno::TIMEDOUT;
+  if (!waiter.woken && ctx.thread.interrupted) co_return Errno::RestartSys;
   co_return 0;
 }
 

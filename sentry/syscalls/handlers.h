@@ -131,6 +131,8 @@ MOAT_SYNC(rt_sigprocmask);
 MOAT_SYNC(sigaltstack);
 MOAT_SYNC(rt_sigreturn);
 MOAT_SYNC(rt_sigpending);
+MOAT_ASYNC(pause);
+MOAT_ASYNC(rt_sigsuspend);
 MOAT_SYNC(prctl);
 MOAT_ASYNC(exit);
 MOAT_ASYNC(exit_group);

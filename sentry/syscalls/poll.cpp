@@ -70,7 +70,8 @@ int poll_once(Process& p, std::vector<PollEntry>& entries) {
 }
 
 // The common core: timeout_ns < 0 waits forever.
-Coro<ErrorOr<int>> do_poll(Process& p, std::vector<PollEntry>& entries, int64_t timeout_ns) {
+Coro<ErrorOr<int>> do_poll(Thread& t, std::vector<PollEntry>& entries, int64_t timeout_ns) {
+  Process& p = t.process();
   int64_t deadline = timeout_ns >= 0 ? monotonic_ns() + timeout_ns : -1;
   for (;;) {
     int ready = poll_once(p, entries);
@@ -87,6 +88,8 @@ Coro<ErrorOr<int>> do_poll(Process& p, std::vector<PollEntry>& entries, int64_t 
       epoll_ctl(ep.get(), EPOLL_CTL_ADD, e.host_fd, &ev);  // EEXIST for a repeated fd is fine
     }
     co_await wait_readable(ep.get(), left);
+    // poll and select are not restarted after a handler (EINTR, signal(7)).
+    if (t.interrupted) co_return Errno::INTR;
   }
 }
 
@@ -114,7 +117,7 @@ ErrorOr<int64_t> timeout_from_timespec(SyscallContext& ctx, uint64_t addr) {
 
 Coro<ErrorOr<int64_t>> poll_common(SyscallContext& ctx, uint64_t addr, uint64_t nfds, int64_t timeout_ns) {
   CO_TRY_ASSIGN(std::vector<PollEntry> entries, read_pollfds(ctx, addr, nfds));
-  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.process(), entries, timeout_ns));
+  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.thread, entries, timeout_ns));
   CO_TRY(write_revents(ctx, addr, entries));
   co_return ready;
 }
@@ -143,7 +146,7 @@ Coro<ErrorOr<int64_t>> select_common(SyscallContext& ctx, int nfds, uint64_t rd,
   // select reports a closed fd in any set as EBADF (poll says POLLNVAL).
   for (const PollEntry& e : entries)
     if (ctx.process().fds().get(e.fd).is_error()) co_return Errno::BADF;
-  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.process(), entries, timeout_ns));
+  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.thread, entries, timeout_ns));
   (void)ready;
   for (auto& s : sets) std::fill(s.begin(), s.end(), 0);
   int count = 0;

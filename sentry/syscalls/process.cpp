@@ -226,6 +226,39 @@ ErrorOr<int64_t> sys_rt_sigpending(SyscallContext& ctx) {
   return 0;
 }
 
+namespace {
+
+// Waits until a signal interrupts the caller (pause, rt_sigsuspend).
+Coro<ErrorOr<int64_t>> wait_for_signal(SyscallContext& ctx) {
+  WaitQueue never;  // nothing wakes it; only an interrupt resumes the waiter
+  while (!ctx.thread.interrupted) co_await never.wait();
+  // Linux's ERESTARTNOHAND: EINTR after a handler runs.
+  co_return Errno::INTR;
+}
+
+}  // namespace
+
+// Implements Linux pause(2).
+Coro<ErrorOr<int64_t>> sys_pause(SyscallContext& ctx) {
+  uint64_t deliverable = (ctx.thread.pending_signals | ctx.process().pending_signals) & ~ctx.thread.signal_mask;
+  if (deliverable) co_return Errno::INTR;
+  co_return co_await wait_for_signal(ctx);
+}
+
+// Implements Linux rt_sigsuspend(2): waits with a temporary mask; the
+// handler's frame restores the original one.
+Coro<ErrorOr<int64_t>> sys_rt_sigsuspend(SyscallContext& ctx) {
+  if (ctx.arg(1) != 8) co_return Errno::INVAL;
+  CO_TRY_ASSIGN(uint64_t mask, ctx.mem().read_obj(UserPtr<uint64_t>(ctx.arg(0))));
+  Thread& t = ctx.thread;
+  t.saved_mask = t.signal_mask;
+  t.has_saved_mask = true;
+  t.signal_mask = mask & ~kUnblockable;
+  uint64_t deliverable = (t.pending_signals | ctx.process().pending_signals) & ~t.signal_mask;
+  if (deliverable) co_return Errno::INTR;
+  co_return co_await wait_for_signal(ctx);
+}
+
 // Implements Linux exit_group(2): the stub ends the host process with the
 // status; the sentry learns it from the host's wait.
 Coro<ErrorOr<int64_t>> sys_exit_group(SyscallContext& ctx) {

@@ -23,6 +23,7 @@ struct HostFdReady : UringOp {
     io_uring_sqe* sqe = io_uring_get_sqe(ring);
     io_uring_prep_poll_add(sqe, fd, POLLIN);
     io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
+    register_uring_cancel(this);
     if (has_timeout) {
       sqe->flags |= IOSQE_IO_LINK;
       io_uring_sqe* t = io_uring_get_sqe(ring);

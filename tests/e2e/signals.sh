@@ -21,4 +21,20 @@ os.waitpid(pid, 0)
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 os.kill(os.getpid(), signal.SIGTERM)
 print(got, "still here")'
+compare "signals interrupt pause() and sleeps (handlers run, sleeps resume)" cat "$PYTHON" -c '
+import os, signal, time
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+parent = os.getpid()
+pid = os.fork()
+if pid == 0:
+    time.sleep(0.2); os.kill(parent, signal.SIGUSR1)
+    time.sleep(0.2); os.kill(parent, signal.SIGUSR1)
+    os._exit(0)
+t0 = time.monotonic()
+signal.pause()
+print("pause returned after the handler:", got == [signal.SIGUSR1])
+time.sleep(0.5)
+print("sleep completed, handlers:", len(got), "slept >= 0.5:", time.monotonic() - t0 >= 0.5)
+os.waitpid(pid, 0)'
 finish
