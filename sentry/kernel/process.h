@@ -139,6 +139,11 @@ class Process {
   uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   std::string comm;
   uint64_t altstack_sp = 0, altstack_size = 0;
+  // ITIMER_REAL (alarm, setitimer): CLOCK_MONOTONIC deadline (0: disarmed),
+  // interval, and a generation that retires timers already in flight.
+  int64_t itimer_deadline_ns = 0;
+  int64_t itimer_interval_ns = 0;
+  uint64_t itimer_generation = 0;
   bool no_new_privs = false;
   int dumpable = 1;
   int pdeathsig = 0;

@@ -185,6 +185,11 @@ MOAT_ASYNC(epoll_wait);
 MOAT_ASYNC(epoll_pwait);
 MOAT_ASYNC(epoll_pwait2);
 
+// itimer.cpp
+MOAT_SYNC(alarm);
+MOAT_SYNC(setitimer);
+MOAT_SYNC(getitimer);
+
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
 

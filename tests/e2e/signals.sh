@@ -37,4 +37,18 @@ print("pause returned after the handler:", got == [signal.SIGUSR1])
 time.sleep(0.5)
 print("sleep completed, handlers:", len(got), "slept >= 0.5:", time.monotonic() - t0 >= 0.5)
 os.waitpid(pid, 0)'
+compare "alarm and setitimer deliver SIGALRM (interval timers, pause, restarted sleeps)" cat "$PYTHON" -c '
+import signal, time
+got = []
+signal.signal(signal.SIGALRM, lambda s, f: got.append(1))
+signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+while len(got) < 3:
+    signal.pause()
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("interval timer fired 3 times:", len(got))
+print("alarm returns previous:", signal.alarm(5), signal.alarm(0))
+signal.alarm(1)
+t1 = time.monotonic()
+time.sleep(2)
+print("sleep not cut short by a handled alarm:", time.monotonic() - t1 >= 1.9, len(got))'
 finish
