@@ -104,6 +104,10 @@ class Process {
   Sandbox& sandbox() const { return m_sandbox; }
   pid_t pid() const { return m_pid; }
   pid_t ppid() const { return m_ppid; }
+  // Process group and session (credentials(7)); the first process leads both.
+  pid_t pgid = 1;
+  pid_t sid = 1;
+  bool has_execed = false;  // setpgid on a child that exec'd: EACCES
   void set_ppid(pid_t p) { m_ppid = p; }
 
   StubProcess& stub() const { return *m_stub; }

@@ -40,6 +40,8 @@ class Sandbox {
   void set_vfs(std::unique_ptr<fs::Vfs> vfs);
 
   pid_t allocate_pid() { return m_next_pid.fetch_add(1); }
+  // One past the highest pid handed out so far.
+  pid_t pid_limit() const { return m_next_pid.load(); }
 
   // The process table (guest pids). Accessed from the sandbox's worker only,
   // except add_process for the first process before any worker runs it.

@@ -110,6 +110,7 @@ Coro<ErrorOr<int64_t>> do_execve(SyscallContext& ctx, int dirfd, uint64_t path_a
   // A vfork parent waits for this moment (or the child's exit).
   p.vfork_released = true;
   p.vfork_done.wake_all();
+  p.has_execed = true;
   co_return 0;
 }
 

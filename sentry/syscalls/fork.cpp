@@ -177,6 +177,8 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   auto owned = std::make_unique<Process>(sandbox, pid);
   Process& child = *owned;
   child.set_ppid(parent.pid());
+  child.pgid = parent.pgid;
+  child.sid = parent.sid;
   child.creds = parent.creds;
   child.sigactions = parent.sigactions;
   child.rlimits = parent.rlimits;
@@ -220,11 +222,13 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   co_return pid;
 }
 
-bool pid_matches(const Process& child, pid_t selector) {
-  // FIXME: process groups; until they exist every process is its own group.
+// wait4's pid argument (man 2 wait): a pid, -1 any child, 0 the caller's
+// process group, < -1 the group -pid.
+bool pid_matches(const Process& child, pid_t selector, pid_t caller_pgid) {
   if (selector > 0) return child.pid() == selector;
-  if (selector < -1) return child.pid() == -selector;
-  return true;  // -1: any child; 0: the caller's group
+  if (selector == 0) return child.pgid == caller_pgid;
+  if (selector < -1) return child.pgid == -selector;
+  return true;
 }
 
 }  // namespace
@@ -254,7 +258,7 @@ Coro<ErrorOr<int64_t>> sys_wait4(SyscallContext& ctx) {
   for (;;) {
     bool any = false;
     for (Process* c : sandbox.children_of(my_pid)) {
-      if (!pid_matches(*c, selector)) continue;
+      if (!pid_matches(*c, selector, me.pgid)) continue;
       any = true;
       if (!c->zombie) continue;
       int status = c->exit_status.load();
@@ -294,7 +298,7 @@ Coro<ErrorOr<int64_t>> sys_waitid(SyscallContext& ctx) {
   for (;;) {
     bool any = false;
     for (Process* c : sandbox.children_of(my_pid)) {
-      if (!pid_matches(*c, selector)) continue;
+      if (!pid_matches(*c, selector, me.pgid)) continue;
       any = true;
       if (!c->zombie || !(options & WEXITED)) continue;
       int status = c->exit_status.load();
@@ -328,19 +332,26 @@ namespace {
 ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
   if (sig < 0 || sig > 64) return Errno::INVAL;
   Sandbox& sandbox = ctx.sandbox();
-  if (pid > 0 || pid < -1) {
-    Process* p = sandbox.find_process(pid > 0 ? pid : -pid);
+  if (pid > 0) {
+    Process* p = sandbox.find_process(pid);
     if (!p) return Errno::SRCH;
     if (sig) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
     return 0;
   }
-  if (pid == 0) {
-    if (sig) send_signal(ctx.process(), sig, user_siginfo(sig, ctx.process()));
+  if (pid == 0 || pid < -1) {
+    // A process group: the caller's (0) or -pid.
+    pid_t pgid = pid == 0 ? ctx.process().pgid : -pid;
+    std::vector<Process*> members;
+    for (pid_t candidate = 1; candidate < sandbox.pid_limit(); candidate++)
+      if (Process* p = sandbox.find_process(candidate); p && !p->zombie && p->pgid == pgid) members.push_back(p);
+    if (members.empty()) return Errno::SRCH;
+    if (sig)
+      for (Process* p : members) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
     return 0;
   }
   // -1: every process the caller may signal except init and itself.
   std::vector<Process*> targets;
-  for (pid_t candidate = 2; candidate < sandbox.allocate_pid(); candidate++)
+  for (pid_t candidate = 2; candidate < sandbox.pid_limit(); candidate++)
     if (Process* p = sandbox.find_process(candidate); p && p != &ctx.process()) targets.push_back(p);
   if (targets.empty()) return Errno::SRCH;
   if (sig)
@@ -361,7 +372,7 @@ ErrorOr<int64_t> kill_thread(SyscallContext& ctx, pid_t tgid, pid_t tid, int sig
   Sandbox& sandbox = ctx.sandbox();
   Thread* target = nullptr;
   Process* owner = nullptr;
-  for (pid_t pid = 1; pid < sandbox.allocate_pid() && !target; pid++) {
+  for (pid_t pid = 1; pid < sandbox.pid_limit() && !target; pid++) {
     if (tgid > 0 && pid != tgid) continue;
     if (Process* p = sandbox.find_process(pid)) {
       target = p->thread_by_tid(tid);

@@ -94,9 +94,6 @@ MOAT_SYNC(getegid);
 MOAT_SYNC(getresuid);
 MOAT_SYNC(getresgid);
 MOAT_SYNC(getgroups);
-MOAT_SYNC(getpgrp);
-MOAT_SYNC(getpgid);
-MOAT_SYNC(getsid);
 MOAT_SYNC(uname);
 MOAT_SYNC(sysinfo);
 MOAT_SYNC(getrandom);
@@ -189,6 +186,13 @@ MOAT_ASYNC(epoll_pwait2);
 MOAT_SYNC(alarm);
 MOAT_SYNC(setitimer);
 MOAT_SYNC(getitimer);
+
+// pgrp.cpp: process groups and sessions
+MOAT_SYNC(setpgid);
+MOAT_SYNC(getpgid);
+MOAT_SYNC(getpgrp);
+MOAT_SYNC(setsid);
+MOAT_SYNC(getsid);
 
 #undef MOAT_SYNC
 #undef MOAT_ASYNC

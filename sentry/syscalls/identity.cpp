@@ -104,21 +104,6 @@ ErrorOr<int64_t> sys_getgroups(SyscallContext& ctx) {
   return 0;
 }
 
-// Implements Linux getpgrp(2).
-ErrorOr<int64_t> sys_getpgrp(SyscallContext&) { return kFirstPid; }
-
-// Implements Linux getpgid(2).
-ErrorOr<int64_t> sys_getpgid(SyscallContext& ctx) {
-  if (!is_self(ctx, ctx.arg_int(0))) return Errno::SRCH;
-  return kFirstPid;
-}
-
-// Implements Linux getsid(2).
-ErrorOr<int64_t> sys_getsid(SyscallContext& ctx) {
-  if (!is_self(ctx, ctx.arg_int(0))) return Errno::SRCH;
-  return kFirstPid;
-}
-
 // Implements Linux uname(2). The release is the host's (programs check it for
 // features), the version and node name are the sandbox's.
 ErrorOr<int64_t> sys_uname(SyscallContext& ctx) {

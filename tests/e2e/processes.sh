@@ -33,6 +33,27 @@ os.kill(pid, signal.SIGTERM)
 _, st = os.waitpid(pid, 0)
 print("killed by", os.WTERMSIG(st))'
 
+compare "process groups and sessions: setpgid, killpg, waitpid(-pgid), setsid" cat "$PYTHON" -c '
+import os, signal
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.write(w, b"x")
+    signal.pause()
+    os._exit(0)
+os.read(r, 1)
+print("child leads its own group:", os.getpgid(pid) == pid)
+os.killpg(pid, signal.SIGTERM)
+_, st = os.waitpid(-pid, 0)
+print("group killed by signal", os.WTERMSIG(st))
+pid2 = os.fork()
+if pid2 == 0:
+    sid = os.setsid()
+    print("new session:", sid == os.getpid(), os.getpgrp() == os.getpid(), os.getsid(0) == os.getpid())
+    os._exit(0)
+os.waitpid(pid2, 0)'
+
 # make -j2 with gcc: the project is copied into the sandbox's /tmp (the host
 # root is read-only inside), built and run; the host sees no build output.
 PROJECT="$SRC/tests/fixtures/cproject"
