@@ -33,6 +33,13 @@ std::vector<Process*> Sandbox::children_of(pid_t pid) const {
   return out;
 }
 
+int Sandbox::live_tasks() const {
+  int n = 0;
+  for (auto& [pid, p] : m_processes)
+    if (!p->zombie) n += p->live_threads();
+  return n;
+}
+
 void Sandbox::reap(Process& p) {
   auto it = m_processes.find(p.pid());
   if (it == m_processes.end() || it->second.get() != &p) return;

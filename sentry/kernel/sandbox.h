@@ -42,6 +42,10 @@ class Sandbox {
   pid_t allocate_pid() { return m_next_pid.fetch_add(1); }
   // One past the highest pid handed out so far.
   pid_t pid_limit() const { return m_next_pid.load(); }
+  // Live tasks (threads of live processes) and the sandbox-wide cap on them:
+  // every task is a host thread, so a fork bomb must stop inside.
+  int live_tasks() const;
+  static constexpr int kMaxTasks = 1024;
 
   // The process table (guest pids). Accessed from the sandbox's worker only,
   // except add_process for the first process before any worker runs it.

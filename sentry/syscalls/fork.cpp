@@ -137,11 +137,24 @@ Coro<ErrorOr<int64_t>> clone_thread(SyscallContext& ctx, uint64_t flags, uint64_
   co_return tid;
 }
 
+// EAGAIN when the sandbox is full or the caller's RLIMIT_NPROC is reached
+// (which, as in Linux, does not bind uid 0).
+ErrorOr<void> check_task_limits(SyscallContext& ctx) {
+  Sandbox& sandbox = ctx.sandbox();
+  int tasks = sandbox.live_tasks();
+  if (tasks >= Sandbox::kMaxTasks) return Errno::AGAIN;
+  const Process& p = ctx.process();
+  rlim_t nproc = p.rlimits[RLIMIT_NPROC].rlim_cur;
+  if (p.creds.uid != 0 && nproc != RLIM_INFINITY && static_cast<rlim_t>(tasks) >= nproc) return Errno::AGAIN;
+  return {};
+}
+
 Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t child_stack, uint64_t ptid,
                                 uint64_t ctid, uint64_t tls) {
   Thread& t = ctx.thread;
   Process& parent = ctx.process();
   Sandbox& sandbox = ctx.sandbox();
+  CO_TRY(check_task_limits(ctx));
   if (flags & CLONE_THREAD) co_return co_await clone_thread(ctx, flags, child_stack, ptid, ctid, tls);
   if (flags & ~kSupportedCloneFlags) co_return Errno::INVAL;
   // Without CLONE_VFORK a child sharing memory would need a shared address
