@@ -251,6 +251,25 @@ Coro<ErrorOr<int64_t>> sys_clone(SyscallContext& ctx) {
   return do_clone(ctx, ctx.arg(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.arg(4));
 }
 
+// Implements Linux clone3(2) through the same paths as clone (the flags
+// clone3 adds, CLONE_INTO_CGROUP and set_tid, are refused).
+Coro<ErrorOr<int64_t>> sys_clone3(SyscallContext& ctx) {
+  struct CloneArgs {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+        cgroup;
+  } args{};
+  uint64_t size = ctx.arg(1);
+  if (size < 64 || size > 4096) return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(Errno::INVAL);
+  auto read = ctx.mem().read(ctx.arg(0), &args, std::min<uint64_t>(size, sizeof(args)));
+  if (read.is_error()) return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(read.error());
+  if (args.set_tid || args.set_tid_size || (args.flags & (CLONE_PIDFD | 0x200000000ULL /* CLONE_INTO_CGROUP */)) ||
+      args.exit_signal > 64 || (args.flags & CSIGNAL))
+    return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(Errno::INVAL);
+  // clone's stack argument is the top; clone3 gives the lowest address and a size.
+  uint64_t top = args.stack ? args.stack + args.stack_size : 0;
+  return do_clone(ctx, args.flags | args.exit_signal, top, args.parent_tid, args.child_tid, args.tls);
+}
+
 // Implements Linux fork(2).
 Coro<ErrorOr<int64_t>> sys_fork(SyscallContext& ctx) { return do_clone(ctx, SIGCHLD, 0, 0, 0, 0); }
 

@@ -140,6 +140,7 @@ MOAT_ASYNC(execveat);
 
 // fork.cpp: new processes, waiting for them, signalling them
 MOAT_ASYNC(clone);
+MOAT_ASYNC(clone3);
 MOAT_ASYNC(fork);
 MOAT_ASYNC(vfork);
 MOAT_ASYNC(wait4);
@@ -193,6 +194,11 @@ MOAT_SYNC(getpgid);
 MOAT_SYNC(getpgrp);
 MOAT_SYNC(setsid);
 MOAT_SYNC(getsid);
+
+// fd_ops.cpp
+MOAT_SYNC(close_range);
+MOAT_SYNC(ftruncate);
+MOAT_SYNC(truncate);
 
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
