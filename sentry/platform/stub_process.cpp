@@ -165,19 +165,26 @@ uint64_t StubProcess::tsc_per_us() {
   return value;
 }
 
-ErrorOr<std::unique_ptr<StubProcess>> StubProcess::create() {
-  std::unique_ptr<StubProcess> p(new StubProcess());
-  p->m_memfd = UniqueFd(memfd_create("moat-shared", MFD_CLOEXEC));
-  if (!p->m_memfd) return last_host_errno();
-  if (ftruncate(p->m_memfd.get(), MOAT_SHARED_SIZE) != 0) return last_host_errno();
-  void* m = mmap(nullptr, MOAT_SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, p->m_memfd.get(), 0);
+// The shared region (a memfd the sentry maps too) and the control socket of
+// a new stub process; child_end is the socket end the stub will hold.
+ErrorOr<void> StubProcess::create_shared(UniqueFd& child_end) {
+  m_memfd = UniqueFd(memfd_create("moat-shared", MFD_CLOEXEC));
+  if (!m_memfd) return last_host_errno();
+  if (ftruncate(m_memfd.get(), MOAT_SHARED_SIZE) != 0) return last_host_errno();
+  void* m = mmap(nullptr, MOAT_SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m_memfd.get(), 0);
   if (m == MAP_FAILED) return last_host_errno();
-  p->m_header = static_cast<moat_header*>(m);
-
+  m_header = static_cast<moat_header*>(m);
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return last_host_errno();
-  p->m_control = UniqueFd(sv[0]);
-  UniqueFd child_end(sv[1]);
+  m_control = UniqueFd(sv[0]);
+  child_end = UniqueFd(sv[1]);
+  return {};
+}
+
+ErrorOr<std::unique_ptr<StubProcess>> StubProcess::create() {
+  std::unique_ptr<StubProcess> p(new StubProcess());
+  UniqueFd child_end;
+  TRY(p->create_shared(child_end));
 
   moat_header* h = p->m_header;
   h->magic = MOAT_HEADER_MAGIC;
@@ -218,16 +225,7 @@ StubProcess::~StubProcess() {
 ErrorOr<std::unique_ptr<StubProcess>> StubProcess::prepare_fork(const StubProcess& parent, uint32_t index,
                                                                 UniqueFd& child_control) {
   std::unique_ptr<StubProcess> p(new StubProcess());
-  p->m_memfd = UniqueFd(memfd_create("moat-shared", MFD_CLOEXEC));
-  if (!p->m_memfd) return last_host_errno();
-  if (ftruncate(p->m_memfd.get(), MOAT_SHARED_SIZE) != 0) return last_host_errno();
-  void* m = mmap(nullptr, MOAT_SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, p->m_memfd.get(), 0);
-  if (m == MAP_FAILED) return last_host_errno();
-  p->m_header = static_cast<moat_header*>(m);
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return last_host_errno();
-  p->m_control = UniqueFd(sv[0]);
-  child_control = UniqueFd(sv[1]);
+  TRY(p->create_shared(child_control));
 
   const moat_header* ph = parent.header();
   moat_header* h = p->m_header;

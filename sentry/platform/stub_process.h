@@ -68,6 +68,7 @@ class StubProcess {
 
  private:
   StubProcess() = default;
+  ErrorOr<void> create_shared(UniqueFd& child_end);
   pid_t m_pid = -1;
   UniqueFd m_pidfd;
   UniqueFd m_memfd;

@@ -36,12 +36,13 @@ constexpr uint64_t kSupportedCloneFlags = CSIGNAL | CLONE_VM | CLONE_VFORK | CLO
                                           CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_SETTLS |
                                           CLONE_SYSVSEM | CLONE_FS | CLONE_FILES;
 
-// Lets the child run: once its stub reports, finish the clone in it and
-// return it to the guest through the copied signal frame.
+// Lets a new process's or thread's first thread run: once its stub thread
+// reports, finish the clone in it and return it to the guest through the
+// copied signal frame.
 Coro<ErrorOr<int64_t>> start_child(Thread& child, uint64_t flags, uint64_t ctid, uint64_t tls) {
   co_await StubReport{child};
   Process& p = child.process();
-  if (flags & CLONE_CHILD_SETTID) (void)p.mem().write_obj(UserPtr<int32_t>(ctid), p.pid());
+  if (flags & CLONE_CHILD_SETTID) (void)p.mem().write_obj(UserPtr<int32_t>(ctid), child.tid());
   if (flags & CLONE_SETTLS) {
     int64_t r = co_await stub_syscall(child, SYS_arch_prctl, ARCH_SET_FS, tls);
     if (r < 0) {
@@ -52,25 +53,6 @@ Coro<ErrorOr<int64_t>> start_child(Thread& child, uint64_t flags, uint64_t ctid,
   }
   moat_slot* slot = p.stub().slot(child.slot_index());
   slot->op_args[0] = moat_thread_region(child.slot_index()) + child.ucontext_off;
-  post_reply(slot, MOAT_REPLY_SIGRETURN);
-  co_return 0;
-}
-
-// Lets a new thread run: once its host thread reports, set its TLS and
-// return it to the guest through the copied signal frame.
-Coro<ErrorOr<int64_t>> start_thread(Thread& nt, uint64_t flags, uint64_t tls) {
-  co_await StubReport{nt};
-  Process& p = nt.process();
-  if (flags & CLONE_SETTLS) {
-    int64_t r = co_await stub_syscall(nt, SYS_arch_prctl, ARCH_SET_FS, tls);
-    if (r < 0) {
-      terminate_process(p, SIGSEGV);
-      co_return 0;
-    }
-    nt.fs_base = tls;
-  }
-  moat_slot* slot = p.stub().slot(nt.slot_index());
-  slot->op_args[0] = moat_thread_region(nt.slot_index()) + nt.ucontext_off;
   post_reply(slot, MOAT_REPLY_SIGRETURN);
   co_return 0;
 }
@@ -133,7 +115,7 @@ Coro<ErrorOr<int64_t>> clone_thread(SyscallContext& ctx, uint64_t flags, uint64_
     nt.exited = true;
     co_return r == -ENOMEM ? Errno::NOMEM : Errno::AGAIN;
   }
-  spawn(start_thread(nt, flags, tls), [](ErrorOr<int64_t>) {});
+  spawn(start_child(nt, flags, ctid, tls), [](ErrorOr<int64_t>) {});
   co_return tid;
 }
 
