@@ -56,7 +56,10 @@ os.waitpid(pid2, 0)'
 
 # make -j2 with gcc: the project is copied into the sandbox's /tmp (the host
 # root is read-only inside), built and run; the host sees no build output.
-PROJECT="$SRC/tests/fixtures/cproject"
+# The sources are staged in the scratch directory, which the guest can see
+# (a source tree under the host's /tmp would be hidden by the sandbox's /tmp).
+PROJECT="$E2E_TMP/cproject"
+cp -r "$SRC/tests/fixtures/cproject" "$PROJECT"
 run make_native /bin/sh -c "cp -r '$PROJECT' '$E2E_TMP/native-build' && make -s -C '$E2E_TMP/native-build' -j2 && '$E2E_TMP/native-build/prog'"
 run make_moat "$MOAT" do -- /bin/sh -c "cp -r '$PROJECT' /tmp/build && make -s -C /tmp/build -j2 && /tmp/build/prog"
 expect_status "make -j2 and gcc build and run natively" make_native 0
