@@ -36,6 +36,9 @@
 #define MOAT_RING_SIZE 256 /* > MOAT_MAX_THREADS: one outstanding request per thread */
 #define MOAT_MAX_UNMAP 128
 #define MOAT_MAX_FILTER 64
+/* The host signal the sentry sends a stub thread running guest code to make
+ * it enter the sentry (SIGSTKFLT: the kernel never raises it on x86-64). */
+#define MOAT_INTERRUPT_SIGNAL 16
 #define MOAT_HEADER_MAGIC 0x6d6f617473747562ULL /* "moatstub" */
 
 /* slot.state: who owns the slot right now. It is also the futex word the
@@ -51,6 +54,9 @@ enum moat_request_kind {
   MOAT_REQ_HELLO = 1,     /* a new stub thread is ready for instructions */
   MOAT_REQ_SYSCALL = 2,   /* a trapped guest syscall: nr, args, ucontext_off */
   MOAT_REQ_OP_RESULT = 3, /* the result of an op the sentry asked for */
+  MOAT_REQ_INTERRUPT = 5, /* the sentry interrupted guest code (host
+                             MOAT_INTERRUPT_SIGNAL) to deliver a guest
+                             signal; the reply resumes the context */
   MOAT_REQ_FAULT = 4,     /* a hardware fault in guest code: nr = signal,
                              args[0] = si_code, args[1] = si_addr; the reply
                              resumes the (possibly rewritten) context */
@@ -155,6 +161,7 @@ struct moat_header {
   uint64_t sigsys_handler;
   uint64_t sigreturn_restorer;
   uint64_t fault_handler;
+  uint64_t interrupt_handler;
 };
 
 static inline uint64_t moat_thread_region(uint32_t index) {

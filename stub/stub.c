@@ -385,6 +385,17 @@ STUB void moat_stub_fault(int sig, void* info, void* ucontext) {
   call_sentry(slot);
 }
 
+/* The sentry wants this thread, which was running guest code: report, and
+ * resume whatever context the sentry leaves (a guest handler's, maybe). */
+STUB void moat_stub_interrupt(int sig __attribute__((unused)), void* info __attribute__((unused)),
+                              void* ucontext) {
+  uint64_t here = (uint64_t)__builtin_frame_address(0);
+  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
+  slot->ucontext_off = (uint64_t)((char*)ucontext - (char*)slot);
+  slot->request_kind = MOAT_REQ_INTERRUPT;
+  call_sentry(slot);
+}
+
 /* Entered from the freshly cloned stub process, on thread 0's alternate
  * stack, once the shared region and this code are mapped. Leaves nothing of
  * the sentry's image in the address space, installs the SIGSYS handler and
@@ -420,6 +431,11 @@ STUB __attribute__((noreturn)) void moat_stub_init(void) {
     if (fault == 4 || fault == 5 || fault == 7 || fault == 8 || fault == 11)
       sys6(NR_rt_sigaction, fault, (long)&sa, 0, 8, 0, 0);
   }
+  /* All handlers block every signal while they run (sa.mask), so an
+   * interrupt never lands inside a hand-off: it waits for guest code. */
+  sa.handler = h->interrupt_handler;
+  sa.flags |= 0x10000000; /* SA_RESTART */
+  sys6(NR_rt_sigaction, MOAT_INTERRUPT_SIGNAL, (long)&sa, 0, 8, 0, 0);
 
   struct {
     uint16_t len;

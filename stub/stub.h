@@ -14,6 +14,7 @@ void moat_stub_init(void);
 void moat_stub_sigsys(int, void*, void*);
 void moat_stub_restorer(void);
 void moat_stub_fault(int, void*, void*);
+void moat_stub_interrupt(int, void*, void*);
 }
 
 namespace moat::stub {

@@ -66,6 +66,21 @@ siginfo_t user_siginfo(int sig, const Process& sender) {
   return info;
 }
 
+namespace {
+
+// Gets a signal to t soon: ends its wait in the sentry, or interrupts its
+// guest code; a thread in the middle of a syscall that does not wait sees it
+// when the syscall completes.
+void kick(Thread& t) {
+  if (t.in_syscall) {
+    interrupt_thread(t);
+    return;
+  }
+  if (t.stub_started && !t.exited) t.process().stub().interrupt_thread(t.slot_index());
+}
+
+}  // namespace
+
 void send_signal(Process& p, int sig, const siginfo_t& info, Thread* target) {
   if (sig <= 0 || sig > 64 || p.zombie) return;
   if (sig == SIGKILL) {
@@ -87,20 +102,19 @@ void send_signal(Process& p, int sig, const siginfo_t& info, Thread* target) {
   if (target) {
     target->pending_signals |= sig_bit(sig);
     target->pending_info[sig] = info;
-    if (!(target->signal_mask & sig_bit(sig))) interrupt_thread(*target);
+    if (!(target->signal_mask & sig_bit(sig))) kick(*target);
     return;
   }
   p.pending_signals |= sig_bit(sig);
   p.pending_info[sig] = info;
-  // One thread that does not block it takes it (FIXME: a thread running
-  // guest code only sees it at its next syscall).
-  for (Thread* t : p.live_thread_list()) {
-    if (t->signal_mask & sig_bit(sig)) continue;
-    if (t->in_syscall && t->interrupt) {
-      interrupt_thread(*t);
-      return;
-    }
-  }
+  // One thread that does not block it takes it: one waiting in the sentry
+  // (its wait ends), else one running guest code (interrupted), else the
+  // next to make a syscall.
+  std::vector<Thread*> threads = p.live_thread_list();
+  for (Thread* t : threads)
+    if (!(t->signal_mask & sig_bit(sig)) && t->in_syscall && t->interrupt) return kick(*t);
+  for (Thread* t : threads)
+    if (!(t->signal_mask & sig_bit(sig)) && !t->in_syscall && t->stub_started) return kick(*t);
 }
 
 namespace {

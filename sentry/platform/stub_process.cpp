@@ -203,6 +203,7 @@ ErrorOr<std::unique_ptr<StubProcess>> StubProcess::create() {
   h->sigsys_handler = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_sigsys));
   h->sigreturn_restorer = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_restorer));
   h->fault_handler = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_fault));
+  h->interrupt_handler = stub::address_in_stub(reinterpret_cast<const void*>(&moat_stub_interrupt));
 
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
   if (geteuid() != 0) flags |= CLONE_NEWUSER;
@@ -236,6 +237,7 @@ ErrorOr<std::unique_ptr<StubProcess>> StubProcess::prepare_fork(const StubProces
   h->sigsys_handler = ph->sigsys_handler;
   h->sigreturn_restorer = ph->sigreturn_restorer;
   h->fault_handler = ph->fault_handler;
+  h->interrupt_handler = ph->interrupt_handler;
   memcpy(p->region(index), parent.region(index), MOAT_THREAD_REGION);
   moat_slot* slot = p->slot(index);
   slot->state = MOAT_SLOT_IDLE;
@@ -295,6 +297,41 @@ ErrorOr<void> StubProcess::send_fds(int fd, int second) {
   memcpy(CMSG_DATA(c), fds, count * sizeof(int));
   if (sendmsg(m_control.get(), &msg, MSG_NOSIGNAL) != 1) return last_host_errno();
   return {};
+}
+
+pid_t StubProcess::host_tid_of(uint32_t index) {
+  if (index == 0) return m_pid;  // thread 0 is the process itself
+  // The slot holds the tid in the stub's pid namespace; map it through
+  // NSpid in the sentry's /proc (as for forked processes).
+  pid_t ns_tid = __atomic_load_n(&slot(index)->host_tid, __ATOMIC_ACQUIRE);
+  if (ns_tid <= 0) return -1;
+  std::string dir = "/proc/" + std::to_string(m_pid) + "/task";
+  if (DIR* tasks = opendir(dir.c_str())) {
+    while (dirent* t = readdir(tasks)) {
+      if (t->d_name[0] == '.') continue;
+      std::ifstream status(dir + "/" + t->d_name + "/status");
+      std::string line;
+      while (std::getline(status, line)) {
+        if (line.rfind("NSpid:", 0) != 0) continue;
+        pid_t last = -1;
+        std::istringstream in(line.substr(6));
+        for (pid_t v; in >> v;) last = v;
+        if (last == ns_tid) {
+          pid_t tid = static_cast<pid_t>(atoi(t->d_name));
+          closedir(tasks);
+          return tid;
+        }
+        break;
+      }
+    }
+    closedir(tasks);
+  }
+  return -1;
+}
+
+void StubProcess::interrupt_thread(uint32_t index) {
+  pid_t tid = host_tid_of(index);
+  if (tid > 0) syscall(SYS_tgkill, m_pid, tid, MOAT_INTERRUPT_SIGNAL);
 }
 
 void StubProcess::kill(int sig) {

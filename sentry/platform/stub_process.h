@@ -59,6 +59,11 @@ class StubProcess {
   // Sends host fds to the stub (received by MOAT_OP_MMAP_FD, MOAT_OP_FORK).
   ErrorOr<void> send_fd(int fd) { return send_fds(fd, -1); }
   ErrorOr<void> send_fds(int fd, int second);
+  // Makes thread index, if it runs guest code, enter the sentry (a host
+  // MOAT_INTERRUPT_SIGNAL to its stub thread).
+  void interrupt_thread(uint32_t index);
+  pid_t host_tid_of(uint32_t index);
+
   // Sends a signal to the host process through its pidfd (never to a pid
   // that may have been reused); waiting is the owner's business.
   void kill(int sig = SIGKILL);

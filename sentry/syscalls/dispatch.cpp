@@ -119,7 +119,8 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
   uint32_t kind = slot->request_kind;
   // A thread has at most one request outstanding; anything else is forged.
   bool valid = false;
-  if (kind == MOAT_REQ_SYSCALL || kind == MOAT_REQ_FAULT) valid = t->stub_started && !t->in_syscall;
+  if (kind == MOAT_REQ_SYSCALL || kind == MOAT_REQ_FAULT || kind == MOAT_REQ_INTERRUPT)
+    valid = t->stub_started && !t->in_syscall;
   if (kind == MOAT_REQ_HELLO) valid = !t->stub_started;
   if (kind == MOAT_REQ_OP_RESULT) valid = static_cast<bool>(t->stub_waiter);
   if (!valid) {
@@ -133,6 +134,17 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
     uint64_t args[6];
     for (int i = 0; i < 6; i++) args[i] = slot->args[i];
     run_syscall(*t, nr, args);
+    return;
+  }
+  if (kind == MOAT_REQ_INTERRUPT) {
+    // Guest code was running: deliver what is pending into its context. The
+    // stub restores the context as is (rax included).
+    t->ucontext_off = slot->ucontext_off;
+    if (ucontext_t* uc = process.stub().trapped_context(slot_index, t->ucontext_off)) {
+      int64_t rax = uc->uc_mcontext.gregs[REG_RAX];
+      deliver_pending_signal(*t, rax);
+    }
+    if (!process.zombie) post_reply(slot, MOAT_REPLY_RESULT);
     return;
   }
   if (kind == MOAT_REQ_FAULT) {

@@ -51,4 +51,13 @@ signal.alarm(1)
 t1 = time.monotonic()
 time.sleep(2)
 print("sleep not cut short by a handled alarm:", time.monotonic() - t1 >= 1.9, len(got))'
+compare "a signal interrupts guest code that makes no syscalls" cat "$PYTHON" -c '
+import signal, time
+got = []
+signal.signal(signal.SIGALRM, lambda s, f: got.append(1))
+signal.setitimer(signal.ITIMER_REAL, 0.05)
+t0 = time.monotonic()
+while not got and time.monotonic() - t0 < 5:
+    pass
+print("alarm interrupted a busy loop:", bool(got))'
 finish
