@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "sentry/io/async_mutex.h"
 #include "sentry/io/wait_queue.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/mm/address_space.h"
@@ -114,6 +115,9 @@ class Process {
   void set_stub(std::unique_ptr<StubProcess> stub);
   const UserMemory& mem() const { return m_mem; }
   mm::AddressSpace& address_space() { return m_as; }
+  // Serialises the memory syscalls of the process's threads across their
+  // stub operations (sentry/io/async_mutex.h).
+  AsyncMutex mm_lock;
 
   fs::FdTable& fds() const { return *m_fds; }
   fs::FsContext& fs() const { return *m_fs; }

@@ -3,6 +3,8 @@
 #include <ucontext.h>
 
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -230,6 +232,13 @@ bool deliver_pending_signal(Thread& t, int64_t& result, bool restartable, uint64
 
 void handle_fault(Thread& t, int sig, int code, uint64_t addr) {
   Process& p = t.process();
+  if (getenv("MOAT_DEBUG")) {
+    ucontext_t* fuc = p.stub().trapped_context(t.slot_index(), t.ucontext_off);
+    fprintf(stderr, "moat: pid %d tid %d (slot %u): signal %d code %d addr %#lx rip %#llx rsp %#llx\n", p.pid(),
+            t.tid(), t.slot_index(), sig, code, static_cast<unsigned long>(addr),
+            fuc ? static_cast<unsigned long long>(fuc->uc_mcontext.gregs[REG_RIP]) : 0ULL,
+            fuc ? static_cast<unsigned long long>(fuc->uc_mcontext.gregs[REG_RSP]) : 0ULL);
+  }
   const GuestSigaction& sa = p.sigactions[sig];
   bool catchable = sa.handler != reinterpret_cast<uint64_t>(SIG_DFL) &&
                    sa.handler != reinterpret_cast<uint64_t>(SIG_IGN) && !(t.signal_mask & sig_bit(sig));

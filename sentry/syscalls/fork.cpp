@@ -138,6 +138,10 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   Sandbox& sandbox = ctx.sandbox();
   CO_TRY(check_task_limits(ctx));
   if (flags & CLONE_THREAD) co_return co_await clone_thread(ctx, flags, child_stack, ptid, ctid, tls);
+  // The child's address space is copied from the parent's record after the
+  // host fork: no mmap of another thread may run in between.
+  co_await parent.mm_lock.lock();
+  AsyncMutex::Guard mm_guard{parent.mm_lock};
   if (flags & ~kSupportedCloneFlags) co_return Errno::INVAL;
   // Without CLONE_VFORK a child sharing memory would need a shared address
   // space across processes; with it, a copy behaves the same until the

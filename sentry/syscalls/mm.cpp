@@ -52,6 +52,8 @@ Coro<ErrorOr<int64_t>> host_map(Thread& t, uint64_t addr, uint64_t len, int prot
 
 // Implements Linux mmap(2).
 Coro<ErrorOr<int64_t>> sys_mmap(SyscallContext& ctx) {
+  co_await ctx.process().mm_lock.lock();
+  AsyncMutex::Guard mm_guard{ctx.process().mm_lock};
   uint64_t addr = ctx.arg(0), len = ctx.arg(1), offset = ctx.arg(5);
   int prot = ctx.arg_int(2), flags = ctx.arg_int(3), fd = ctx.arg_int(4);
   Process& p = ctx.process();
@@ -113,6 +115,8 @@ Coro<ErrorOr<int64_t>> sys_mmap(SyscallContext& ctx) {
 
 // Implements Linux munmap(2).
 Coro<ErrorOr<int64_t>> sys_munmap(SyscallContext& ctx) {
+  co_await ctx.process().mm_lock.lock();
+  AsyncMutex::Guard mm_guard{ctx.process().mm_lock};
   uint64_t addr = ctx.arg(0), len = ctx.arg(1);
   mm::AddressSpace& as = ctx.process().address_space();
   if ((addr & (mm::kPageSize - 1)) || len == 0) co_return Errno::INVAL;
@@ -127,6 +131,8 @@ Coro<ErrorOr<int64_t>> sys_munmap(SyscallContext& ctx) {
 
 // Implements Linux mprotect(2).
 Coro<ErrorOr<int64_t>> sys_mprotect(SyscallContext& ctx) {
+  co_await ctx.process().mm_lock.lock();
+  AsyncMutex::Guard mm_guard{ctx.process().mm_lock};
   uint64_t addr = ctx.arg(0), len = ctx.arg(1);
   int prot = ctx.arg_int(2);
   mm::AddressSpace& as = ctx.process().address_space();
@@ -150,6 +156,8 @@ Coro<ErrorOr<int64_t>> sys_mprotect(SyscallContext& ctx) {
 
 // Implements Linux brk(2): returns the new break, or the old one on failure.
 Coro<ErrorOr<int64_t>> sys_brk(SyscallContext& ctx) {
+  co_await ctx.process().mm_lock.lock();
+  AsyncMutex::Guard mm_guard{ctx.process().mm_lock};
   uint64_t want = ctx.arg(0);
   mm::AddressSpace& as = ctx.process().address_space();
   uint64_t cur = as.brk_current;
@@ -183,6 +191,8 @@ Coro<ErrorOr<int64_t>> sys_brk(SyscallContext& ctx) {
 // old_len of 0 duplicates a shared mapping, MREMAP_DONTUNMAP leaves the old
 // range mapped (empty, for private anonymous memory).
 Coro<ErrorOr<int64_t>> sys_mremap(SyscallContext& ctx) {
+  co_await ctx.process().mm_lock.lock();
+  AsyncMutex::Guard mm_guard{ctx.process().mm_lock};
   uint64_t old_addr = ctx.arg(0), old_len = ctx.arg(1), new_len = ctx.arg(2), new_addr = ctx.arg(4);
   int flags = ctx.arg_int(3);
   mm::AddressSpace& as = ctx.process().address_space();
@@ -237,6 +247,8 @@ Coro<ErrorOr<int64_t>> sys_mremap(SyscallContext& ctx) {
 
 // Implements Linux madvise(2).
 Coro<ErrorOr<int64_t>> sys_madvise(SyscallContext& ctx) {
+  co_await ctx.process().mm_lock.lock();
+  AsyncMutex::Guard mm_guard{ctx.process().mm_lock};
   uint64_t addr = ctx.arg(0), len = ctx.arg(1);
   int advice = ctx.arg_int(2);
   mm::AddressSpace& as = ctx.process().address_space();

@@ -6,6 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 THREADS=$(need_fixture threads)
 compare "C++ std::thread, mutex, condition variable, join" cat "$THREADS"
+THREADS_MMAP=$(need_fixture threads_mmap)
+compare "threads mapping and unmapping memory at once" cat "$THREADS_MMAP"
 compare "python threading, queue, Event and Timer" cat "$PYTHON" -c '
 import threading, queue, time
 q = queue.Queue()
