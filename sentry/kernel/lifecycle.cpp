@@ -14,6 +14,17 @@
 
 namespace moat {
 
+siginfo_t child_exit_siginfo(const Process& child) {
+  int status = child.exit_status.load();
+  siginfo_t info{};
+  info.si_signo = SIGCHLD;
+  info.si_code = WIFEXITED(status) ? CLD_EXITED : CLD_KILLED;
+  info.si_pid = child.pid();
+  info.si_uid = child.creds.uid;
+  info.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
+  return info;
+}
+
 void process_exited(Process& p, int wait_status) {
   if (p.zombie) return;
   int expected = -1;
@@ -48,13 +59,7 @@ void process_exited(Process& p, int wait_status) {
     parent->child_event.wake_all();
     return;
   }
-  siginfo_t info{};
-  info.si_signo = SIGCHLD;
-  info.si_code = WIFEXITED(wait_status) ? CLD_EXITED : CLD_KILLED;
-  info.si_pid = p.pid();
-  info.si_uid = p.creds.uid;
-  info.si_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : WTERMSIG(wait_status);
-  send_signal(*parent, SIGCHLD, info);
+  send_signal(*parent, SIGCHLD, child_exit_siginfo(p));
   parent->child_event.wake_all();
 }
 

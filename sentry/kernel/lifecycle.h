@@ -3,6 +3,8 @@
 // process when it ends, however it ends (exit_group, a signal's default
 // action, the host process dying under it).
 
+#include <signal.h>
+
 #include "sentry/io/coro.h"
 
 namespace moat {
@@ -14,6 +16,9 @@ class Sandbox;
 // its host process, hands its children to pid 1 and tells its parent (or
 // reaps it at once when the parent ignores SIGCHLD). Idempotent.
 void process_exited(Process& p, int wait_status);
+
+// The SIGCHLD siginfo of an exited child (also what waitid reports).
+siginfo_t child_exit_siginfo(const Process& child);
 
 // Ends p by signal sig's default action (terminate): records the status and
 // does what process_exited does.

@@ -26,6 +26,12 @@ Process* Sandbox::find_process(pid_t pid) const {
   return it == m_processes.end() ? nullptr : it->second.get();
 }
 
+std::vector<Process*> Sandbox::processes() const {
+  std::vector<Process*> out;
+  for (auto& [pid, p] : m_processes) out.push_back(p.get());
+  return out;
+}
+
 std::vector<Process*> Sandbox::children_of(pid_t pid) const {
   std::vector<Process*> out;
   for (auto& [child_pid, p] : m_processes)

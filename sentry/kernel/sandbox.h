@@ -40,8 +40,6 @@ class Sandbox {
   void set_vfs(std::unique_ptr<fs::Vfs> vfs);
 
   pid_t allocate_pid() { return m_next_pid.fetch_add(1); }
-  // One past the highest pid handed out so far.
-  pid_t pid_limit() const { return m_next_pid.load(); }
   // Live tasks (threads of live processes) and the sandbox-wide cap on them:
   // every task is a host thread, so a fork bomb must stop inside.
   int live_tasks() const;
@@ -52,6 +50,8 @@ class Sandbox {
   Process& add_process(std::unique_ptr<Process> p);
   Process* find_process(pid_t pid) const;
   std::vector<Process*> children_of(pid_t pid) const;
+  // Every process in the table (zombies included), in pid order.
+  std::vector<Process*> processes() const;
   // Removes a reaped process. One with a syscall still in flight (its own
   // exit, say) is kept until that syscall completes (release_if_reaped).
   void reap(Process& p);

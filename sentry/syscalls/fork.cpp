@@ -264,34 +264,40 @@ Coro<ErrorOr<int64_t>> sys_vfork(SyscallContext& ctx) {
   return do_clone(ctx, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
 }
 
+// The wait loop of wait4 and waitid: the first zombie child that selector
+// matches (left in the table for the caller to reap), or nullptr under
+// WNOHANG; ECHILD when no child matches at all. want_exited false (waitid
+// without WEXITED) waits for state changes moat does not have yet (stops).
+Coro<ErrorOr<Process*>> wait_for_child(SyscallContext& ctx, pid_t selector, bool nohang, bool want_exited) {
+  Process& me = ctx.process();
+  for (;;) {
+    bool any = false;
+    for (Process* c : ctx.sandbox().children_of(me.pid())) {
+      if (!pid_matches(*c, selector, me.pgid)) continue;
+      any = true;
+      if (c->zombie && want_exited) co_return c;
+    }
+    if (!any) co_return Errno::CHILD;
+    if (nohang) co_return static_cast<Process*>(nullptr);
+    co_await me.child_event.wait();
+    if (me.zombie) co_return Errno::INTR;
+    if (ctx.thread.interrupted) co_return Errno::RestartSys;
+  }
+}
+
 // Implements Linux wait4(2).
 Coro<ErrorOr<int64_t>> sys_wait4(SyscallContext& ctx) {
   pid_t selector = ctx.arg_int(0);
   uint64_t status_addr = ctx.arg(1), rusage_addr = ctx.arg(3);
   int options = ctx.arg_int(2);
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)) co_return Errno::INVAL;
-  Process& me = ctx.process();
-  Sandbox& sandbox = ctx.sandbox();
-  pid_t my_pid = me.pid();
-  for (;;) {
-    bool any = false;
-    for (Process* c : sandbox.children_of(my_pid)) {
-      if (!pid_matches(*c, selector, me.pgid)) continue;
-      any = true;
-      if (!c->zombie) continue;
-      int status = c->exit_status.load();
-      if (status_addr) CO_TRY(ctx.mem().write_obj(UserPtr<int32_t>(status_addr), status));
-      if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
-      pid_t pid = c->pid();
-      sandbox.reap(*c);
-      co_return pid;
-    }
-    if (!any) co_return Errno::CHILD;
-    if (options & WNOHANG) co_return 0;
-    co_await me.child_event.wait();
-    if (me.zombie) co_return Errno::INTR;
-    if (ctx.thread.interrupted) co_return Errno::RestartSys;
-  }
+  CO_TRY_ASSIGN(Process* c, co_await wait_for_child(ctx, selector, options & WNOHANG, true));
+  if (!c) co_return 0;
+  if (status_addr) CO_TRY(ctx.mem().write_obj(UserPtr<int32_t>(status_addr), c->exit_status.load()));
+  if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
+  pid_t pid = c->pid();
+  ctx.sandbox().reap(*c);
+  co_return pid;
 }
 
 // Implements Linux waitid(2) for exited children.
@@ -310,39 +316,16 @@ Coro<ErrorOr<int64_t>> sys_waitid(SyscallContext& ctx) {
     case P_PGID: if (id < 0) co_return Errno::INVAL; selector = id == 0 ? 0 : -id; break;
     default: co_return Errno::INVAL;  // FIXME: P_PIDFD
   }
-  Process& me = ctx.process();
-  Sandbox& sandbox = ctx.sandbox();
-  pid_t my_pid = me.pid();
-  for (;;) {
-    bool any = false;
-    for (Process* c : sandbox.children_of(my_pid)) {
-      if (!pid_matches(*c, selector, me.pgid)) continue;
-      any = true;
-      if (!c->zombie || !(options & WEXITED)) continue;
-      int status = c->exit_status.load();
-      if (info_addr) {
-        siginfo_t si{};
-        si.si_signo = SIGCHLD;
-        si.si_code = WIFEXITED(status) ? CLD_EXITED : CLD_KILLED;
-        si.si_pid = c->pid();
-        si.si_uid = c->creds.uid;
-        si.si_status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
-        CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), si));
-      }
-      if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
-      if (!(options & WNOWAIT)) sandbox.reap(*c);
-      co_return 0;
-    }
-    if (!any) co_return Errno::CHILD;
-    if (options & WNOHANG) {
-      // No child has changed state: si_pid is 0 (man 2 waitid).
-      if (info_addr) CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), siginfo_t{}));
-      co_return 0;
-    }
-    co_await me.child_event.wait();
-    if (me.zombie) co_return Errno::INTR;
-    if (ctx.thread.interrupted) co_return Errno::RestartSys;
+  CO_TRY_ASSIGN(Process* c, co_await wait_for_child(ctx, selector, options & WNOHANG, options & WEXITED));
+  if (!c) {
+    // No child has changed state: si_pid is 0 (man 2 waitid).
+    if (info_addr) CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), siginfo_t{}));
+    co_return 0;
   }
+  if (info_addr) CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), child_exit_siginfo(*c)));
+  if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
+  if (!(options & WNOWAIT)) ctx.sandbox().reap(*c);
+  co_return 0;
 }
 
 namespace {
@@ -360,8 +343,8 @@ ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
     // A process group: the caller's (0) or -pid.
     pid_t pgid = pid == 0 ? ctx.process().pgid : -pid;
     std::vector<Process*> members;
-    for (pid_t candidate = 1; candidate < sandbox.pid_limit(); candidate++)
-      if (Process* p = sandbox.find_process(candidate); p && !p->zombie && p->pgid == pgid) members.push_back(p);
+    for (Process* p : sandbox.processes())
+      if (!p->zombie && p->pgid == pgid) members.push_back(p);
     if (members.empty()) return Errno::SRCH;
     if (sig)
       for (Process* p : members) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
@@ -369,8 +352,8 @@ ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
   }
   // -1: every process the caller may signal except init and itself.
   std::vector<Process*> targets;
-  for (pid_t candidate = 2; candidate < sandbox.pid_limit(); candidate++)
-    if (Process* p = sandbox.find_process(candidate); p && p != &ctx.process()) targets.push_back(p);
+  for (Process* p : sandbox.processes())
+    if (p->pid() != 1 && p != &ctx.process()) targets.push_back(p);
   if (targets.empty()) return Errno::SRCH;
   if (sig)
     for (Process* p : targets) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
@@ -390,12 +373,11 @@ ErrorOr<int64_t> kill_thread(SyscallContext& ctx, pid_t tgid, pid_t tid, int sig
   Sandbox& sandbox = ctx.sandbox();
   Thread* target = nullptr;
   Process* owner = nullptr;
-  for (pid_t pid = 1; pid < sandbox.pid_limit() && !target; pid++) {
-    if (tgid > 0 && pid != tgid) continue;
-    if (Process* p = sandbox.find_process(pid)) {
-      target = p->thread_by_tid(tid);
-      owner = p;
-    }
+  for (Process* p : sandbox.processes()) {
+    if (tgid > 0 && p->pid() != tgid) continue;
+    target = p->thread_by_tid(tid);
+    owner = p;
+    if (target) break;
   }
   if (!target || !owner) return Errno::SRCH;
   if (sig) {

@@ -33,10 +33,7 @@ ErrorOr<int64_t> sys_setpgid(SyscallContext& ctx) {
   if (pgid != target->pid()) {
     // Joining a group: it must exist in the caller's session.
     bool exists = false;
-    for (pid_t candidate = 1; candidate < ctx.sandbox().pid_limit() && !exists; candidate++) {
-      Process* p = ctx.sandbox().find_process(candidate);
-      exists = p && !p->zombie && p->pgid == pgid && p->sid == me.sid;
-    }
+    for (Process* p : ctx.sandbox().processes()) exists |= !p->zombie && p->pgid == pgid && p->sid == me.sid;
     if (!exists) return Errno::PERM;
   }
   target->pgid = pgid;
@@ -56,10 +53,8 @@ ErrorOr<int64_t> sys_getpgrp(SyscallContext& ctx) { return ctx.process().pgid; }
 ErrorOr<int64_t> sys_setsid(SyscallContext& ctx) {
   Process& me = ctx.process();
   // A process group leader may not (some other process may share its group).
-  for (pid_t candidate = 1; candidate < ctx.sandbox().pid_limit(); candidate++) {
-    Process* p = ctx.sandbox().find_process(candidate);
-    if (p && !p->zombie && p->pgid == me.pid()) return Errno::PERM;
-  }
+  for (Process* p : ctx.sandbox().processes())
+    if (!p->zombie && p->pgid == me.pid()) return Errno::PERM;
   me.sid = me.pgid = me.pid();
   return me.sid;
 }
