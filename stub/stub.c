@@ -74,6 +74,14 @@ STUB_INLINE void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
 STUB_INLINE struct moat_header* header(void) { return (struct moat_header*)MOAT_SHARED_BASE; }
 
+/* The calling thread's slot: stub code runs on a stack inside the thread's
+ * region (its alternate stack, or the start-up stack below its frame), and
+ * regions are aligned to their size. */
+STUB_INLINE struct moat_slot* current_slot(void) {
+  volatile char here;
+  return (struct moat_slot*)((uint64_t)&here & ~(MOAT_THREAD_REGION - 1));
+}
+
 /* Receives up to two fds sent by the sentry with SCM_RIGHTS on the control
  * socket; returns how many arrived or -errno. */
 STUB static long recv_fds(int sock, int32_t* fds) {
@@ -115,6 +123,14 @@ STUB static long recv_fd(int sock) {
 
 STUB static long call_sentry(struct moat_slot* slot);
 
+/* A new stub thread reports for duty and serves the sentry until it is told
+ * to run guest code (it does not come back). */
+STUB static void serve_from_hello(struct moat_slot* slot) {
+  slot->state = MOAT_SLOT_IDLE;
+  slot->request_kind = MOAT_REQ_HELLO;
+  call_sentry(slot);
+}
+
 /* The child of MOAT_OP_FORK, on its own stack in its own shared region: it
  * drops the parent's control socket and memfd, then reports to the sentry,
  * which answers with the registers to return to the guest with. */
@@ -123,11 +139,7 @@ STUB __attribute__((noreturn, used)) static void fork_child_start(long memfd, lo
   sys6(NR_close, memfd, 0, 0, 0, 0, 0);
   sys6(NR_close, h->control_fd, 0, 0, 0, 0, 0);  /* the parent's socket, inherited */
   h->control_fd = (int32_t)control;
-  uint64_t here = (uint64_t)__builtin_frame_address(0);
-  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
-  slot->state = MOAT_SLOT_IDLE;
-  slot->request_kind = MOAT_REQ_HELLO;
-  call_sentry(slot);
+  serve_from_hello(current_slot());
   sys6(NR_exit_group, 127, 0, 0, 0, 0, 0);
   __builtin_unreachable();
 }
@@ -195,10 +207,7 @@ STUB __attribute__((noreturn, used)) static void thread_start(uint64_t index) {
     uint64_t size;
   } ss = {region + 4096, 0, 0, MOAT_THREAD_REGION - 4096};
   sys6(NR_sigaltstack, (long)&ss, 0, 0, 0, 0, 0);
-  struct moat_slot* slot = (struct moat_slot*)region;
-  slot->state = MOAT_SLOT_IDLE;
-  slot->request_kind = MOAT_REQ_HELLO;
-  call_sentry(slot);
+  serve_from_hello((struct moat_slot*)region);
   sys6(NR_exit, 0, 0, 0, 0, 0, 0);
   __builtin_unreachable();
 }
@@ -354,8 +363,7 @@ STUB static long call_sentry(struct moat_slot* slot) {
 /* SIGSYS handler: runs on the thread's alternate stack inside its thread
  * region, so the slot sits at the region's base. */
 STUB void moat_stub_sigsys(int sig __attribute__((unused)), void* info, void* ucontext) {
-  uint64_t here = (uint64_t)__builtin_frame_address(0);
-  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
+  struct moat_slot* slot = current_slot();
   uint64_t* gregs = (uint64_t*)((char*)ucontext + UCONTEXT_GREGS);
   slot->nr = (uint64_t)(uint32_t) * (int32_t*)((char*)info + SIGINFO_SYSCALL);
   slot->args[0] = gregs[REG_RDI];
@@ -375,8 +383,7 @@ STUB void moat_stub_sigsys(int sig __attribute__((unused)), void* info, void* uc
  * it builds the guest's own signal frame into the saved context, or ends the
  * process. The handler returns through whatever context the sentry left. */
 STUB void moat_stub_fault(int sig, void* info, void* ucontext) {
-  uint64_t here = (uint64_t)__builtin_frame_address(0);
-  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
+  struct moat_slot* slot = current_slot();
   slot->nr = (uint64_t)sig;
   slot->args[0] = (uint64_t)(uint32_t) * (int32_t*)((char*)info + 8); /* si_code */
   slot->args[1] = *(uint64_t*)((char*)info + 16);                    /* si_addr */
@@ -389,8 +396,7 @@ STUB void moat_stub_fault(int sig, void* info, void* ucontext) {
  * resume whatever context the sentry leaves (a guest handler's, maybe). */
 STUB void moat_stub_interrupt(int sig __attribute__((unused)), void* info __attribute__((unused)),
                               void* ucontext) {
-  uint64_t here = (uint64_t)__builtin_frame_address(0);
-  struct moat_slot* slot = (struct moat_slot*)(here & ~(MOAT_THREAD_REGION - 1));
+  struct moat_slot* slot = current_slot();
   slot->ucontext_off = (uint64_t)((char*)ucontext - (char*)slot);
   slot->request_kind = MOAT_REQ_INTERRUPT;
   call_sentry(slot);
@@ -445,9 +451,7 @@ STUB __attribute__((noreturn)) void moat_stub_init(void) {
   if (sys6(NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog, 0, 0, 0) < 0)
     sys6(NR_exit_group, 125, 0, 0, 0, 0, 0);
 
-  struct moat_slot* slot = (struct moat_slot*)region;
-  slot->request_kind = MOAT_REQ_HELLO;
-  call_sentry(slot);
+  serve_from_hello((struct moat_slot*)region);
   sys6(NR_exit_group, 127, 0, 0, 0, 0, 0);
   __builtin_unreachable();
 }

@@ -70,6 +70,22 @@ void fill_unmap_list(moat_header* h) {
   h->unmap_count = n;
 }
 
+// The pid (or tid) a /proc status file gives for the innermost pid
+// namespace: the last NSpid field. The stub knows its children and threads
+// only by these; the sentry maps them back to its own through /proc.
+pid_t innermost_pid(const std::string& status_path) {
+  std::ifstream status(status_path);
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("NSpid:", 0) != 0) continue;
+    pid_t last = -1;
+    std::istringstream in(line.substr(6));
+    for (pid_t v; in >> v;) last = v;
+    return last;
+  }
+  return -1;
+}
+
 [[noreturn]] void child_fail(const char* what) {
   // stderr is still the sentry's here; say what failed, then die.
   dprintf(2, "moat: stub setup: %s: %s\n", what, strerror(errno));
@@ -261,20 +277,12 @@ ErrorOr<void> StubProcess::adopt_forked(pid_t parent_host_pid, pid_t ns_pid) {
     closedir(tasks);
   }
   for (pid_t c : candidates) {
-    std::ifstream status("/proc/" + std::to_string(c) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.rfind("NSpid:", 0) != 0) continue;
-      pid_t last = -1;
-      std::istringstream in(line.substr(6));
-      for (pid_t v; in >> v;) last = v;
-      if (last != ns_pid) break;
-      int pidfd = static_cast<int>(syscall(SYS_pidfd_open, c, 0));
-      if (pidfd < 0) return last_host_errno();
-      m_pid = c;
-      m_pidfd = UniqueFd(pidfd);
-      return {};
-    }
+    if (innermost_pid("/proc/" + std::to_string(c) + "/status") != ns_pid) continue;
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, c, 0));
+    if (pidfd < 0) return last_host_errno();
+    m_pid = c;
+    m_pidfd = UniqueFd(pidfd);
+    return {};
   }
   return Errno::SRCH;
 }
@@ -309,20 +317,10 @@ pid_t StubProcess::host_tid_of(uint32_t index) {
   if (DIR* tasks = opendir(dir.c_str())) {
     while (dirent* t = readdir(tasks)) {
       if (t->d_name[0] == '.') continue;
-      std::ifstream status(dir + "/" + t->d_name + "/status");
-      std::string line;
-      while (std::getline(status, line)) {
-        if (line.rfind("NSpid:", 0) != 0) continue;
-        pid_t last = -1;
-        std::istringstream in(line.substr(6));
-        for (pid_t v; in >> v;) last = v;
-        if (last == ns_tid) {
-          pid_t tid = static_cast<pid_t>(atoi(t->d_name));
-          closedir(tasks);
-          return tid;
-        }
-        break;
-      }
+      if (innermost_pid(dir + "/" + t->d_name + "/status") != ns_tid) continue;
+      pid_t tid = static_cast<pid_t>(atoi(t->d_name));
+      closedir(tasks);
+      return tid;
     }
     closedir(tasks);
   }

@@ -33,6 +33,10 @@ struct SyscallContext {
   UserPtr<T> arg_ptr(int i) const { return UserPtr<T>(args[i]); }
 };
 
+// An async handler's result known before any await: a handler that is not
+// itself a coroutine (it forwards to one) returns errors through this.
+inline Coro<ErrorOr<int64_t>> async_result(ErrorOr<int64_t> r) { co_return r; }
+
 using SyncHandler = ErrorOr<int64_t> (*)(SyscallContext&);
 using AsyncHandler = Coro<ErrorOr<int64_t>> (*)(SyscallContext&);
 

@@ -99,16 +99,9 @@ Coro<ErrorOr<int64_t>> sys_epoll_pwait(SyscallContext& ctx) {
 
 // Implements Linux epoll_pwait2(2).
 Coro<ErrorOr<int64_t>> sys_epoll_pwait2(SyscallContext& ctx) {
-  int64_t timeout_ns = -1;
-  if (uint64_t addr = ctx.arg(3)) {
-    auto ts = ctx.mem().read_obj(UserPtr<timespec>(addr));
-    if (ts.is_error() || ts.value().tv_sec < 0 || ts.value().tv_nsec < 0 || ts.value().tv_nsec >= 1000000000L) {
-      Errno e = ts.is_error() ? ts.error() : Errno::INVAL;
-      return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
-    }
-    timeout_ns = static_cast<int64_t>(ts.value().tv_sec) * 1000000000LL + ts.value().tv_nsec;
-  }
-  return wait_epoll(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg_int(2), timeout_ns);
+  auto timeout = read_timeout_ns(ctx.mem(), ctx.arg(3));
+  if (timeout.is_error()) return async_result(timeout.error());
+  return wait_epoll(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg_int(2), timeout.value());
 }
 
 }  // namespace moat

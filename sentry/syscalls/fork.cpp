@@ -245,12 +245,12 @@ Coro<ErrorOr<int64_t>> sys_clone3(SyscallContext& ctx) {
         cgroup;
   } args{};
   uint64_t size = ctx.arg(1);
-  if (size < 64 || size > 4096) return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(Errno::INVAL);
+  if (size < 64 || size > 4096) return async_result(Errno::INVAL);
   auto read = ctx.mem().read(ctx.arg(0), &args, std::min<uint64_t>(size, sizeof(args)));
-  if (read.is_error()) return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(read.error());
+  if (read.is_error()) return async_result(read.error());
   if (args.set_tid || args.set_tid_size || (args.flags & (CLONE_PIDFD | 0x200000000ULL /* CLONE_INTO_CGROUP */)) ||
       args.exit_signal > 64 || (args.flags & CSIGNAL))
-    return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(Errno::INVAL);
+    return async_result(Errno::INVAL);
   // clone's stack argument is the top; clone3 gives the lowest address and a size.
   uint64_t top = args.stack ? args.stack + args.stack_size : 0;
   return do_clone(ctx, args.flags | args.exit_signal, top, args.parent_tid, args.child_tid, args.tls);

@@ -108,13 +108,6 @@ ErrorOr<void> write_revents(SyscallContext& ctx, uint64_t addr, const std::vecto
   return {};
 }
 
-ErrorOr<int64_t> timeout_from_timespec(SyscallContext& ctx, uint64_t addr) {
-  if (!addr) return -1;
-  timespec ts = TRY(ctx.mem().read_obj(UserPtr<timespec>(addr)));
-  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L) return Errno::INVAL;
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
-
 Coro<ErrorOr<int64_t>> poll_common(SyscallContext& ctx, uint64_t addr, uint64_t nfds, int64_t timeout_ns) {
   CO_TRY_ASSIGN(std::vector<PollEntry> entries, read_pollfds(ctx, addr, nfds));
   CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.thread, entries, timeout_ns));
@@ -175,11 +168,8 @@ Coro<ErrorOr<int64_t>> sys_poll(SyscallContext& ctx) {
 // Implements Linux ppoll(2). The signal mask argument is accepted; signals
 // do not interrupt waits yet.
 Coro<ErrorOr<int64_t>> sys_ppoll(SyscallContext& ctx) {
-  auto timeout = timeout_from_timespec(ctx, ctx.arg(2));
-  if (timeout.is_error()) {
-    Errno e = timeout.error();
-    return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
-  }
+  auto timeout = read_timeout_ns(ctx.mem(), ctx.arg(2));
+  if (timeout.is_error()) return async_result(timeout.error());
   return poll_common(ctx, ctx.arg(0), ctx.arg(1), timeout.value());
 }
 
@@ -189,8 +179,7 @@ Coro<ErrorOr<int64_t>> sys_select(SyscallContext& ctx) {
   if (uint64_t tv_addr = ctx.arg(4)) {
     auto tv = ctx.mem().read_obj(UserPtr<timeval>(tv_addr));
     if (tv.is_error() || tv.value().tv_sec < 0 || tv.value().tv_usec < 0 || tv.value().tv_usec >= 1000000) {
-      Errno e = tv.is_error() ? tv.error() : Errno::INVAL;
-      return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
+      return async_result(tv.is_error() ? tv.error() : Errno::INVAL);
     }
     timeout_ns = static_cast<int64_t>(tv.value().tv_sec) * 1000000000LL + tv.value().tv_usec * 1000LL;
   }
@@ -199,11 +188,8 @@ Coro<ErrorOr<int64_t>> sys_select(SyscallContext& ctx) {
 
 // Implements Linux pselect6(2).
 Coro<ErrorOr<int64_t>> sys_pselect6(SyscallContext& ctx) {
-  auto timeout = timeout_from_timespec(ctx, ctx.arg(4));
-  if (timeout.is_error()) {
-    Errno e = timeout.error();
-    return [](Errno e) -> Coro<ErrorOr<int64_t>> { co_return e; }(e);
-  }
+  auto timeout = read_timeout_ns(ctx.mem(), ctx.arg(4));
+  if (timeout.is_error()) return async_result(timeout.error());
   return select_common(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), timeout.value());
 }
 

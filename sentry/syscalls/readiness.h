@@ -8,7 +8,9 @@
 
 #include <cstdint>
 
+#include "base/error.h"
 #include "sentry/io/uring.h"
+#include "sentry/mm/user_memory.h"
 
 namespace moat {
 
@@ -40,6 +42,16 @@ inline HostFdReady wait_readable(int fd, int64_t left_ns) {
   w.has_timeout = left_ns >= 0;
   if (left_ns >= 0) w.ts = __kernel_timespec{left_ns / 1000000000LL, left_ns % 1000000000LL};
   return w;
+}
+
+// A timeout argument given as a struct timespec (ppoll, pselect6,
+// epoll_pwait2): -1 for a null pointer (wait forever), EINVAL when negative
+// or not normalised.
+inline ErrorOr<int64_t> read_timeout_ns(const UserMemory& mem, uint64_t addr) {
+  if (!addr) return -1;
+  timespec ts = TRY(mem.read_obj(UserPtr<timespec>(addr)));
+  if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L) return Errno::INVAL;
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
 inline int64_t monotonic_ns() {
