@@ -206,17 +206,32 @@ ErrorOr<std::string> resolve_exec(Process& process, std::string_view cmd, std::s
   return saw_eacces ? Errno::ACCES : Errno::NOENT;
 }
 
-ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_t mode) {
-  Caller caller = Caller::of(process);
+namespace {
+
+enum class NewEntry { Directory, NonDirectory };
+
+// The kernel's filename_create(): the parent directory of a name about to be
+// created, checked the way Linux checks it. An existing name wins over EROFS;
+// "name/" is only for a directory.
+ErrorOr<Vfs::Parent> filename_create(Process& process, const Caller& caller, int dirfd, std::string_view path,
+                                     NewEntry kind) {
   Vfs& vfs = vfs_of(process);
   Location start = TRY(start_for(process, dirfd, path));
   auto parent = TRY(vfs.resolve_parent(caller, process.fs().root(), start, path));
   if (parent.name.empty() || parent.name == "." || parent.name == "..") return Errno::EXIST;
-  // filename_create(): an existing name wins over EROFS.
   auto existing = vfs.child(caller, parent.dir, parent.name);
   if (!existing.is_error()) return Errno::EXIST;
   if (existing.error() != Errno::NOENT) return existing.error();
+  if (kind == NewEntry::NonDirectory && parent.trailing_slash) return Errno::NOENT;
   TRY(may_modify_dir(caller, parent.dir.node()));
+  return parent;
+}
+
+}  // namespace
+
+ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_t mode) {
+  Caller caller = Caller::of(process);
+  auto parent = TRY(filename_create(process, caller, dirfd, path, NewEntry::Directory));
   // vfs_mkdir(): only the permission bits and S_ISVTX count; setgid comes
   // from a setgid parent alone.
   return parent.dir.node().mkdir(caller, parent.name, mode & (0777 | S_ISVTX) & ~process.fs().umask());
@@ -225,16 +240,7 @@ ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_
 ErrorOr<void> symlink_at(Process& process, std::string_view target, int dirfd, std::string_view path) {
   if (target.empty()) return Errno::NOENT;  // do_symlinkat: getname() refuses ""
   Caller caller = Caller::of(process);
-  Vfs& vfs = vfs_of(process);
-  Location start = TRY(start_for(process, dirfd, path));
-  auto parent = TRY(vfs.resolve_parent(caller, process.fs().root(), start, path));
-  if (parent.name.empty() || parent.name == "." || parent.name == "..") return Errno::EXIST;
-  auto existing = vfs.child(caller, parent.dir, parent.name);
-  if (!existing.is_error()) return Errno::EXIST;
-  if (existing.error() != Errno::NOENT) return existing.error();
-  // filename_create(): "name/" for a non-directory that does not exist.
-  if (parent.trailing_slash) return Errno::NOENT;
-  TRY(may_modify_dir(caller, parent.dir.node()));
+  auto parent = TRY(filename_create(process, caller, dirfd, path, NewEntry::NonDirectory));
   return parent.dir.node().symlink(caller, parent.name, target);
 }
 
