@@ -59,6 +59,9 @@ class File : public RefCounted<File> {
   virtual ErrorOr<int64_t> ioctl(Process& process, unsigned long request, uint64_t arg) { return Errno::NOTTY; }
   // Pipes and ttys: no position, lseek gives ESPIPE.
   virtual bool is_stream() const { return false; }
+  // A host fd whose readiness poll, select and epoll watch for this file,
+  // or -1 (always ready).
+  virtual int poll_host_fd() const { return -1; }
   // Host fd behind a pipe (F_GETPIPE_SZ) or -1.
   virtual int pipe_host_fd() const { return -1; }
   virtual ErrorOr<void> truncate(uint64_t size) { return Errno::INVAL; }

@@ -50,6 +50,7 @@ class HostFdFile final : public File {
   int pipe_host_fd() const override { return m_kind == Kind::Pipe ? m_fd.get() : -1; }
   ErrorOr<RefPtr<File>> reopen(int flags) override;
   int host_fd() const { return m_fd.get(); }
+  int poll_host_fd() const override { return m_fd.get(); }
 
  private:
   HostFdFile(Location loc, int flags, UniqueFd fd, Kind kind, std::string name, bool stream)

@@ -89,6 +89,45 @@ std::string read_guest_range(Process& p, uint64_t start, uint64_t end) {
   return s;
 }
 
+std::string hex_mask(uint64_t m) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(m));
+  return buf;
+}
+
+// /proc/PID/status (proc(5)), the fields programs look at.
+std::string format_status(Process& p) {
+  char umask[16];
+  snprintf(umask, sizeof umask, "%04o", p.fs().umask());
+  const char* state = p.zombie ? "Z (zombie)" : p.stopped ? "T (stopped)" : "R (running)";
+  uint64_t ignored = 0, caught = 0;
+  for (int sig = 1; sig <= 64; sig++) {
+    uint64_t h = p.sigactions[sig].handler;
+    if (h == reinterpret_cast<uint64_t>(SIG_IGN)) ignored |= 1ULL << (sig - 1);
+    else if (h != reinterpret_cast<uint64_t>(SIG_DFL)) caught |= 1ULL << (sig - 1);
+  }
+  std::vector<Thread*> threads = p.live_thread_list();
+  uint64_t thread_pending = threads.empty() ? 0 : threads.front()->pending.mask();
+  uint64_t blocked = threads.empty() ? 0 : threads.front()->signal_mask;
+  auto ids = [](uint32_t a, uint32_t b, uint32_t c) {
+    return std::to_string(a) + "\t" + std::to_string(b) + "\t" + std::to_string(c) + "\t" + std::to_string(b) + "\n";
+  };
+  std::string s = "Name:\t" + p.comm + "\nUmask:\t" + umask + "\nState:\t" + state + "\n";
+  s += "Tgid:\t" + std::to_string(p.pid()) + "\nNgid:\t0\nPid:\t" + std::to_string(p.pid()) + "\nPPid:\t" +
+       std::to_string(p.ppid()) + "\nTracerPid:\t0\n";
+  s += "Uid:\t" + ids(p.creds.uid, p.creds.euid, p.creds.suid);
+  s += "Gid:\t" + ids(p.creds.gid, p.creds.egid, p.creds.sgid);
+  s += "Threads:\t" + std::to_string(threads.size()) + "\n";
+  s += "SigPnd:\t" + hex_mask(thread_pending) + "\nShdPnd:\t" + hex_mask(p.pending.mask()) + "\n";
+  s += "SigBlk:\t" + hex_mask(blocked) + "\nSigIgn:\t" + hex_mask(ignored) + "\nSigCgt:\t" +
+       hex_mask(caught) + "\n";
+  // A sandboxed process holds no capabilities on the host.
+  s += "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n";
+  s += "CapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n";
+  s += std::string("NoNewPrivs:\t") + (p.no_new_privs ? "1" : "0") + "\nSeccomp:\t0\n";
+  return s;
+}
+
 std::string generate(Process& p, Gen kind) {
   switch (kind) {
     // FIXME: format_maps() relies on the Process to serialise address-space access.
@@ -103,16 +142,7 @@ std::string generate(Process& p, Gen kind) {
              "devtmpfs /dev devtmpfs rw,nosuid 0 0\n"
              "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
              "sysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\n";
-    case Gen::Status: {
-      std::string s = "Name:\t" + p.comm + "\nUmask:\t" + std::to_string(p.fs().umask()) + "\nState:\tR (running)\n";
-      s += "Tgid:\t" + std::to_string(p.pid()) + "\nPid:\t" + std::to_string(p.pid()) + "\nPPid:\t" +
-           std::to_string(p.ppid()) + "\n";
-      s += "Uid:\t" + std::to_string(p.creds.uid) + "\t" + std::to_string(p.creds.euid) + "\t" +
-           std::to_string(p.creds.suid) + "\t" + std::to_string(p.creds.euid) + "\n";
-      s += "Gid:\t" + std::to_string(p.creds.gid) + "\t" + std::to_string(p.creds.egid) + "\t" +
-           std::to_string(p.creds.sgid) + "\t" + std::to_string(p.creds.egid) + "\n";
-      return s;
-    }
+    case Gen::Status: return format_status(p);
   }
   return {};
 }

@@ -5,12 +5,14 @@
 
 #include <signal.h>
 
+#include "base/error.h"
 #include "sentry/io/coro.h"
 
 namespace moat {
 
 class Process;
 class Sandbox;
+class Thread;
 
 // Marks p exited with a wait(2) status (the first status recorded wins), ends
 // its host process, hands its children to pid 1 and tells its parent (or
@@ -19,6 +21,17 @@ void process_exited(Process& p, int wait_status);
 
 // The SIGCHLD siginfo of an exited child (also what waitid reports).
 siginfo_t child_exit_siginfo(const Process& child);
+
+// Ends thread t, not the last of its process, where it stands: its
+// clear_child_tid gets 0 and a futex wake (how pthread_join learns of it),
+// and its stub thread exits.
+void exit_thread(Thread& t);
+
+// execve's de_thread: ends every thread of survivor's process but survivor,
+// and returns once their host threads are gone from the stub process (they
+// must not run while the old image is unmapped). The survivor becomes the
+// leader, with the process's pid as its tid.
+Coro<ErrorOr<void>> end_other_threads(Thread& survivor);
 
 // Ends p by signal sig's default action (terminate): records the status and
 // does what process_exited does.

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "sentry/platform/stub_process.h"
@@ -23,6 +25,15 @@ void Process::set_stub(std::unique_ptr<StubProcess> stub) {
 Thread& Process::add_thread(uint32_t slot_index, pid_t tid) {
   m_threads.push_back(std::make_unique<Thread>(*this, slot_index, tid));
   return *m_threads.back();
+}
+
+void Process::make_leader(Thread& t) {
+  auto it = std::find_if(m_threads.begin(), m_threads.end(), [&](auto& owned) { return owned.get() == &t; });
+  if (it == m_threads.end() || it == m_threads.begin()) return;
+  // The old leader's object stays (exited) under a tid no lookup matches.
+  m_threads.front()->set_tid(0);
+  std::rotate(m_threads.begin(), it, it + 1);
+  t.set_tid(m_pid);
 }
 
 Thread* Process::thread_by_slot(uint32_t slot_index) const {

@@ -21,7 +21,9 @@
 
 #include "sentry/io/async_mutex.h"
 #include "sentry/io/wait_queue.h"
+#include "sentry/kernel/cpu_time.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/signal_queue.h"
 #include "sentry/mm/address_space.h"
 #include "sentry/mm/user_memory.h"
 
@@ -34,6 +36,11 @@ class FsContext;
 class Sandbox;
 class StubProcess;
 class Process;
+class TimerTable;
+struct ExitNotifier;
+
+// sigaltstack's SS_AUTODISARM (linux/signal.h; not every libc header has it).
+constexpr int kSsAutodisarm = 1 << 31;
 
 struct Credentials {
   uid_t uid = 0, euid = 0, suid = 0;
@@ -57,17 +64,32 @@ class Thread {
   Process& process() const { return m_process; }
   uint32_t slot_index() const { return m_slot_index; }
   pid_t tid() const { return m_tid; }
+  void set_tid(pid_t tid) { m_tid = tid; }
 
   uint64_t clear_child_tid = 0;
   uint64_t robust_list = 0;
   uint64_t robust_list_len = 0;
   uint64_t signal_mask = 0;
-  uint64_t pending_signals = 0;  // thread-directed (tgkill)
-  std::array<siginfo_t, 65> pending_info{};
+  SignalQueue pending;  // thread-directed (tgkill, faults)
   uint64_t rseq = 0;
+  // sigaltstack(2): per thread, as in Linux. size 0 means disabled.
+  uint64_t altstack_sp = 0, altstack_size = 0;
+  int altstack_flags = 0;  // SS_AUTODISARM
+  // Whether sp lies on the alternate stack (the kernel's on_sig_stack);
+  // never while kSsAutodisarm is set, so a handler may switch stacks.
+  bool on_altstack(uint64_t sp) const {
+    if (altstack_flags & kSsAutodisarm) return false;
+    return sp > altstack_sp && sp - altstack_sp <= altstack_size;
+  }
   uint64_t fs_base = 0;
   uint64_t gs_base = 0;
   std::string name;  // PR_SET_NAME
+  pid_t host_tid = 0;  // the host thread behind it, once known (cpu_time.h)
+  // sched_setscheduler and sched_setaffinity, recorded: the host thread
+  // keeps the sentry's policy and CPUs. An empty mask means every CPU.
+  int sched_policy = 0;  // SCHED_OTHER, maybe | SCHED_RESET_ON_FORK
+  int sched_priority = 0;
+  std::array<uint64_t, 16> cpu_mask{};
 
   // The coroutine waiting for this thread's stub to report (HELLO or the
   // result of a host operation), and what it reported.
@@ -86,9 +108,14 @@ class Thread {
   // handler's frame saves the original (the kernel's saved_sigmask).
   bool has_saved_mask = false;
   uint64_t saved_mask = 0;
+  // The signals rt_sigtimedwait waits for: unblocked for the wait, yet never
+  // fatal or handled while it lasts (the kernel's real_blocked).
+  uint64_t sigwait_set = 0;
   // The thread has exited (its object stays until the process goes: a
   // syscall of its own may still be completing).
   bool exited = false;
+  // Another thread's execve ends this one at its next stop in the sentry.
+  bool must_exit = false;
   int64_t stub_result = 0;
 
  private:
@@ -112,8 +139,17 @@ class Process {
   void set_ppid(pid_t p) { m_ppid = p; }
 
   StubProcess& stub() const { return *m_stub; }
+  bool has_stub() const { return m_stub != nullptr; }
   void set_stub(std::unique_ptr<StubProcess> stub);
   const UserMemory& mem() const { return m_mem; }
+  // Guest memory is reached through this host thread from now on (the
+  // leader host thread is gone after an execve from another thread).
+  void set_memory_thread(pid_t host_tid, uint32_t slot) {
+    m_mem.set_pid(host_tid);
+    memory_slot = slot;
+  }
+  uint32_t memory_slot = 0;  // the slot of that thread (0: the leader)
+  static constexpr uint32_t kNoMemorySlot = ~0u;  // none yet (a thread is starting)
   mm::AddressSpace& address_space() { return m_as; }
   // Serialises the memory syscalls of the process's threads across their
   // stub operations (sentry/io/async_mutex.h).
@@ -126,6 +162,8 @@ class Process {
 
   Thread& main_thread() const { return *m_threads.front(); }
   Thread& add_thread(uint32_t slot_index, pid_t tid);
+  // Makes t the main thread, with the pid as its tid (execve from a thread).
+  void make_leader(Thread& t);
   // The live thread using a slot, if any.
   Thread* thread_by_slot(uint32_t slot_index) const;
   Thread* thread_by_tid(pid_t tid) const;
@@ -139,22 +177,28 @@ class Process {
 
   Credentials creds;
   std::array<GuestSigaction, 65> sigactions{};
-  uint64_t pending_signals = 0;  // process-directed (kill)
-  std::array<siginfo_t, 65> pending_info{};
+  SignalQueue pending;  // process-directed (kill)
   std::array<rlimit, RLIM_NLIMITS> rlimits{};
   std::string exe_path;  // guest path of the executable (/proc/self/exe)
   // Guest addresses of the argument and environment strings (/proc/self/cmdline).
   uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   std::string comm;
-  uint64_t altstack_sp = 0, altstack_size = 0;
-  // ITIMER_REAL (alarm, setitimer): CLOCK_MONOTONIC deadline (0: disarmed),
-  // interval, and a generation that retires timers already in flight.
-  int64_t itimer_deadline_ns = 0;
-  int64_t itimer_interval_ns = 0;
-  uint64_t itimer_generation = 0;
+  // setitimer and POSIX timers (timers.h), made at first use.
+  std::shared_ptr<TimerTable> timers;
+  // CPU time and usage (cpu_time.h): as sampled at exit, and that of the
+  // children its waits reaped (with theirs).
+  ResourceUsage exit_usage;
+  ResourceUsage children_usage;
+  // Job control (signal(7)): stopped by a stop signal's default action,
+  // and the change of state its parent's wait has yet to see.
+  enum class WaitReport { None, Stopped, Continued };
+  bool stopped = false;
+  int stop_signal = 0;
+  WaitReport wait_report = WaitReport::None;
   bool no_new_privs = false;
   int dumpable = 1;
   int pdeathsig = 0;
+  bool child_subreaper = false;  // PR_SET_CHILD_SUBREAPER (not inherited)
 
   // How the process ended, as the sentry decided it (the host's wait status
   // of a stub process can't tell: it is a pid namespace's init, which only
@@ -168,8 +212,10 @@ class Process {
   bool zombie = false;
   bool reaped = false;
   bool vfork_released = false;  // a vfork child has exec'd or exited
+  int exit_signal = SIGCHLD;    // what its parent gets when it ends (clone's CSIGNAL)
   WaitQueue child_event;        // a child changed state (wait4 waits here)
   WaitQueue vfork_done;         // this vfork child released its parent
+  std::shared_ptr<ExitNotifier> exit_notifier;  // its pidfds' (pidfd.h), made by the first
 
   // Worker-side state of the process's ring (owned by its worker thread).
   class Worker* worker = nullptr;

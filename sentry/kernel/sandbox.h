@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "sentry/kernel/futex.h"
+
 namespace moat {
 
 namespace fs {
@@ -57,6 +59,10 @@ class Sandbox {
   void reap(Process& p);
   void release_if_reaped(Process& p);
 
+  // The queues of shared futexes in shared memory, which any process that
+  // maps the object may wait on or wake (sentry/kernel/futex.h).
+  FutexTable& shared_futexes() { return m_shared_futexes; }
+
   // Per-syscall counters: calls, errors, ENOSYS returns.
   void count_syscall(uint64_t nr, int64_t result, uint64_t cycles = 0);
   uint64_t enosys_count() const { return m_enosys.load(); }
@@ -70,6 +76,7 @@ class Sandbox {
   std::atomic<pid_t> m_next_pid{1};
   std::map<pid_t, std::unique_ptr<Process>> m_processes;
   std::vector<std::unique_ptr<Process>> m_reaped_in_flight;
+  FutexTable m_shared_futexes;
   std::atomic<uint64_t> m_enosys{0};
   std::array<std::atomic<uint64_t>, 512> m_calls{};
   std::array<std::atomic<uint64_t>, 512> m_errors{};

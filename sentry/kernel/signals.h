@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "base/error.h"
+
 namespace moat {
 
 class Process;
@@ -22,6 +24,21 @@ constexpr uint64_t kUnblockableSignals = sig_bit(SIGKILL) | sig_bit(SIGSTOP);
 // Sends sig to a process (target == nullptr) or one of its threads: applies
 // the disposition (ignore, terminate) or leaves it pending for delivery.
 void send_signal(Process& p, int sig, const siginfo_t& info, Thread* target = nullptr);
+
+// Job control: stops every thread of p (a stop signal's default action) and
+// continues it (SIGCONT), telling the parent as the kernel does.
+void stop_process(Process& p, int sig);
+void continue_process(Process& p);
+
+// sigaltstack(2)'s view of t's alternate stack for a thread at stack
+// pointer sp, and its change (EPERM while on it, EINVAL, ENOMEM), as the
+// kernel's do_sigaltstack; rt_sigreturn restores uc_stack through it too.
+stack_t altstack_state(const Thread& t, uint64_t sp);
+ErrorOr<void> set_altstack(Thread& t, uint64_t sp, const stack_t& next);
+
+// SIG_IGN (or SIG_DFL for a signal whose default is to ignore) discards what
+// is pending of sig (the kernel's do_sigaction).
+void discard_if_ignored(Process& p, int sig);
 
 // A siginfo as kill(2) makes it.
 siginfo_t user_siginfo(int sig, const Process& sender);

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 
@@ -18,6 +19,7 @@ namespace {
 // /proc/PID/maps (fs/proc/task_mmu.c show_map_vma), so keep it at 0.
 void advance_start(Mapping& m, uint64_t new_start) {
   if (!(m.flags & MAP_ANONYMOUS)) m.offset += new_start - m.start;
+  m.shared_offset += new_start - m.start;
   m.start = new_start;
 }
 
@@ -39,6 +41,9 @@ void split_at(std::map<uint64_t, Mapping>& maps, uint64_t addr) {
 
 void AddressSpace::insert(Mapping m) {
   if (m.start >= m.end) return;
+  // A new anonymous shared mapping is a new shared memory object.
+  static std::atomic<uint64_t> next_shared_id{1};
+  if ((m.flags & MAP_SHARED) && (m.flags & MAP_ANONYMOUS) && !m.shared_id) m.shared_id = next_shared_id.fetch_add(1);
   remove(m.start, m.end);
   uint64_t start = m.start;
   m_maps.emplace(start, std::move(m));

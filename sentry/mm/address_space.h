@@ -36,6 +36,13 @@ struct Mapping {
   // Linux VM_MAYWRITE: false for a shared mapping of a file not opened for
   // writing, which mprotect(2) may then never make writable.
   bool may_write = true;
+  // MAP_SHARED | MAP_ANONYMOUS: which shared memory object this is (given on
+  // first insert, kept by fork's copy and by mremap) and where start lies in
+  // it; shared futexes are keyed by the two (sentry/kernel/futex.h).
+  // FIXME: mremap of a range that starts inside the mapping keeps the
+  // object offset of the mapping's start.
+  uint64_t shared_id = 0;
+  uint64_t shared_offset = 0;
 };
 
 class AddressSpace {

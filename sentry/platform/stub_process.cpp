@@ -308,7 +308,7 @@ ErrorOr<void> StubProcess::send_fds(int fd, int second) {
 }
 
 pid_t StubProcess::host_tid_of(uint32_t index) {
-  if (index == 0) return m_pid;  // thread 0 is the process itself
+  if (index == 0 && !m_leader_exited) return m_pid;  // thread 0 is the process itself
   // The slot holds the tid in the stub's pid namespace; map it through
   // NSpid in the sentry's /proc (as for forked processes).
   pid_t ns_tid = __atomic_load_n(&slot(index)->host_tid, __ATOMIC_ACQUIRE);
@@ -325,6 +325,19 @@ pid_t StubProcess::host_tid_of(uint32_t index) {
     closedir(tasks);
   }
   return -1;
+}
+
+bool StubProcess::thread_gone(uint32_t index) {
+  if (index != 0 || m_leader_exited) return __atomic_load_n(&slot(index)->host_tid, __ATOMIC_ACQUIRE) == 0;
+  std::string path = "/proc/" + std::to_string(m_pid) + "/task/" + std::to_string(m_pid) + "/stat";
+  FILE* f = fopen(path.c_str(), "re");
+  if (!f) return true;
+  char line[512] = {};
+  bool got = fgets(line, sizeof line, f) != nullptr;
+  fclose(f);
+  // "pid (comm) S ...": the state follows the last ')'.
+  const char* close = got ? strrchr(line, ')') : nullptr;
+  return !close || close[1] == '\0' || close[2] == 'Z' || close[2] == 'X';
 }
 
 void StubProcess::interrupt_thread(uint32_t index) {

@@ -63,6 +63,12 @@ class StubProcess {
   // MOAT_INTERRUPT_SIGNAL to its stub thread).
   void interrupt_thread(uint32_t index);
   pid_t host_tid_of(uint32_t index);
+  // Whether the host thread that ran slot index has exited. Thread 0 is the
+  // process's leader, which stays as a zombie thread until the process ends.
+  bool thread_gone(uint32_t index);
+  // The leader host thread (slot 0) has exited while others run on (a guest
+  // execve from another thread): slot 0 becomes an ordinary thread slot.
+  void leader_exited() { m_leader_exited = true; }
 
   // Sends a signal to the host process through its pidfd (never to a pid
   // that may have been reused); waiting is the owner's business.
@@ -75,6 +81,7 @@ class StubProcess {
   StubProcess() = default;
   ErrorOr<void> create_shared(UniqueFd& child_end);
   pid_t m_pid = -1;
+  bool m_leader_exited = false;
   UniqueFd m_pidfd;
   UniqueFd m_memfd;
   UniqueFd m_control;  // sentry end of the socketpair

@@ -78,9 +78,11 @@ void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
 void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
   Process& process = ctx.process();
   Sandbox& sandbox = process.sandbox();
-  // An interrupted wait may end as a cancelled host operation.
   bool restartable = result.is_error() && result.error() == Errno::RestartSys;
+  // An interrupted wait may end as a cancelled host operation, reported as
+  // a value or as an error.
   if (ctx.thread.interrupted && !result.is_error() && result.value() == -ECANCELED) restartable = true;
+  if (ctx.thread.interrupted && result.is_error() && to_int(result.error()) == ECANCELED) restartable = true;
   int64_t value = restartable ? -EINTR : to_guest_result(result);
   ctx.thread.interrupt = {};
   sandbox.count_syscall(ctx.nr, value, __builtin_ia32_rdtsc() - ctx.start_tsc);
@@ -89,6 +91,11 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
     write_trace(sandbox, line);
   }
   ctx.thread.in_syscall = false;
+  if (ctx.thread.must_exit && !ctx.replied && !process.zombie) {
+    // Another thread's execve ends this one (end_other_threads).
+    exit_thread(ctx.thread);
+    ctx.replied = true;
+  }
   if (!ctx.replied && !process.zombie) {
     // EPIPE from a write raises SIGPIPE at the writing thread (pipe(7)).
     if (value == -EPIPE) send_signal(process, SIGPIPE, user_siginfo(SIGPIPE, process), &ctx.thread);
@@ -128,6 +135,10 @@ void handle_ring_entry(Process& process, uint32_t slot_index) {
     return;
   }
   if (kind == MOAT_REQ_HELLO) t->stub_started = true;
+  if (t->must_exit && (kind == MOAT_REQ_SYSCALL || kind == MOAT_REQ_INTERRUPT || kind == MOAT_REQ_FAULT)) {
+    exit_thread(*t);  // another thread's execve ends it (end_other_threads)
+    return;
+  }
   if (kind == MOAT_REQ_SYSCALL) {
     uint64_t nr = slot->nr;
     t->ucontext_off = slot->ucontext_off;

@@ -30,9 +30,9 @@ ErrorOr<int64_t> create_epoll(SyscallContext& ctx, int flags) {
 
 ErrorOr<int> host_fd_of(Process& p, int fd) {
   RefPtr<fs::File> file = TRY(p.fds().get(fd));
-  auto* hf = dynamic_cast<fs::HostFdFile*>(file.ptr());
-  if (!hf) return Errno::PERM;  // files epoll cannot watch (Linux: regular files, directories)
-  return hf->host_fd();
+  int host_fd = file->poll_host_fd();
+  if (host_fd < 0) return Errno::PERM;  // files epoll cannot watch (Linux: regular files, directories)
+  return host_fd;
 }
 
 Coro<ErrorOr<int64_t>> wait_epoll(SyscallContext& ctx, int epfd, uint64_t events_addr, int maxevents,

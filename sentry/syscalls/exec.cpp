@@ -8,6 +8,8 @@
 #include <sys/syscall.h>
 #include <ucontext.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,8 @@
 #include "fs/file.h"
 #include "sentry/kernel/exec.h"
 #include "sentry/kernel/lifecycle.h"
+#include "sentry/kernel/robust_list.h"
+#include "sentry/kernel/timers.h"
 #include "sentry/loader/stack.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/syscalls/handlers.h"
@@ -47,7 +51,9 @@ void reset_process_state(Thread& t, const std::string& path) {
   for (GuestSigaction& sa : p.sigactions) {
     if (sa.handler != reinterpret_cast<uint64_t>(SIG_IGN)) sa = GuestSigaction{};
   }
-  p.altstack_sp = p.altstack_size = 0;
+  t.altstack_sp = t.altstack_size = 0;
+  t.altstack_flags = 0;
+  delete_posix_timers(p);
   p.comm = path.substr(path.rfind('/') + 1);
   t.name = p.comm.substr(0, 15);
   t.clear_child_tid = 0;
@@ -95,10 +101,16 @@ Coro<ErrorOr<int64_t>> do_execve(SyscallContext& ctx, int dirfd, uint64_t path_a
 
   // The point of no return: the old image goes. A failure from here on is
   // fatal to the process, as in Linux (SIGSEGV).
-  auto fatal = [&p](Errno) -> ErrorOr<int64_t> {
+  auto fatal = [&p](Errno e) -> ErrorOr<int64_t> {
+    if (getenv("MOAT_DEBUG")) fprintf(stderr, "moat: execve in pid %d failed past the point of no return: %s\n", p.pid(), errno_name(e));
     terminate_process(p, SIGSEGV);
     return Errno::FAULT;
   };
+  if (p.live_threads() > 1) {
+    auto ended = co_await end_other_threads(t);
+    if (ended.is_error()) co_return fatal(ended.error());
+  }
+  futex_exec(t);  // the old image's robust list (robust_list.h)
   auto unmapped = co_await unmap_guest(t);
   if (unmapped.is_error()) co_return fatal(unmapped.error());
   auto entry = co_await load_plan(t, plan);

@@ -1,4 +1,4 @@
-// fork, vfork and clone (new processes), wait4 and waitid, kill.
+// fork, vfork and clone (new processes), wait4 and waitid.
 //
 // A new process is a host fork of the stub process, done by the stub on the
 // sentry's instruction (MOAT_OP_FORK): guest memory is copied on write by the
@@ -14,13 +14,16 @@
 #include <sys/wait.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
 #include "sentry/kernel/lifecycle.h"
+#include "sentry/kernel/pidfd.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/platform/worker.h"
@@ -34,7 +37,7 @@ namespace {
 // and processes sharing memory without vfork are not there yet.
 constexpr uint64_t kSupportedCloneFlags = CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_PARENT_SETTID |
                                           CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_SETTLS |
-                                          CLONE_SYSVSEM | CLONE_FS | CLONE_FILES;
+                                          CLONE_SYSVSEM | CLONE_FS | CLONE_FILES | CLONE_PIDFD | CLONE_PARENT;
 
 // Lets a new process's or thread's first thread run: once its stub thread
 // reports, finish the clone in it and return it to the guest through the
@@ -42,6 +45,15 @@ constexpr uint64_t kSupportedCloneFlags = CSIGNAL | CLONE_VM | CLONE_VFORK | CLO
 Coro<ErrorOr<int64_t>> start_child(Thread& child, uint64_t flags, uint64_t ctid, uint64_t tls) {
   co_await StubReport{child};
   Process& p = child.process();
+  if (child.must_exit) {  // another thread's execve came first
+    exit_thread(child);
+    co_return 0;
+  }
+  if (p.memory_slot == Process::kNoMemorySlot) {
+    // Every other thread exited while this one started (exit_thread).
+    pid_t host_tid = p.stub().host_tid_of(child.slot_index());
+    if (host_tid > 0) p.set_memory_thread(host_tid, child.slot_index());
+  }
   if (flags & CLONE_CHILD_SETTID) (void)p.mem().write_obj(UserPtr<int32_t>(ctid), child.tid());
   if (flags & CLONE_SETTLS) {
     int64_t r = co_await stub_syscall(child, SYS_arch_prctl, ARCH_SET_FS, tls);
@@ -131,11 +143,15 @@ ErrorOr<void> check_task_limits(SyscallContext& ctx) {
   return {};
 }
 
+// pidfd_addr: where CLONE_PIDFD stores the child's pidfd.
 Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t child_stack, uint64_t ptid,
-                                uint64_t ctid, uint64_t tls) {
+                                uint64_t ctid, uint64_t tls, uint64_t pidfd_addr) {
   Thread& t = ctx.thread;
   Process& parent = ctx.process();
   Sandbox& sandbox = ctx.sandbox();
+  // man 2 clone, ERRORS.
+  if ((flags & CLONE_PIDFD) && (flags & (CLONE_THREAD | CLONE_DETACHED))) co_return Errno::INVAL;
+  if ((flags & CLONE_PARENT) && parent.pid() == 1) co_return Errno::INVAL;
   CO_TRY(check_task_limits(ctx));
   if (flags & CLONE_THREAD) co_return co_await clone_thread(ctx, flags, child_stack, ptid, ctid, tls);
   // The child's address space is copied from the parent's record after the
@@ -175,7 +191,8 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   pid_t pid = sandbox.allocate_pid();
   auto owned = std::make_unique<Process>(sandbox, pid);
   Process& child = *owned;
-  child.set_ppid(parent.pid());
+  child.set_ppid((flags & CLONE_PARENT) ? parent.ppid() : parent.pid());
+  child.exit_signal = static_cast<int>(flags & CSIGNAL);
   child.pgid = parent.pgid;
   child.sid = parent.sid;
   child.creds = parent.creds;
@@ -187,8 +204,6 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   child.env_start = parent.env_start;
   child.env_end = parent.env_end;
   child.comm = parent.comm;
-  child.altstack_sp = parent.altstack_sp;
-  child.altstack_size = parent.altstack_size;
   child.no_new_privs = parent.no_new_privs;
   child.dumpable = parent.dumpable;
   child.address_space() = parent.address_space();
@@ -200,6 +215,9 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   ct.fs_base = t.fs_base;
   ct.gs_base = t.gs_base;
   ct.signal_mask = t.signal_mask;
+  ct.altstack_sp = t.altstack_sp;
+  ct.altstack_size = t.altstack_size;
+  ct.altstack_flags = t.altstack_flags;
   ct.name = t.name;
   if (flags & CLONE_CHILD_CLEARTID) ct.clear_child_tid = ctid;
   sandbox.add_process(std::move(owned));
@@ -210,6 +228,12 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   spawn(start_child(ct, flags, ctid, tls), [](ErrorOr<int64_t>) {});
 
   if (flags & CLONE_PARENT_SETTID) (void)ctx.mem().write_obj(UserPtr<int32_t>(ptid), pid);
+  if (flags & CLONE_PIDFD) {
+    // The child runs already; a failure here is the parent's alone to see.
+    CO_TRY_ASSIGN(RefPtr<fs::File> pidfd, PidFdFile::create(child, 0));
+    CO_TRY_ASSIGN(int fd, parent.fds().allocate(pidfd, true, 0, fs::nofile_limit(parent)));
+    CO_TRY(ctx.mem().write_obj(UserPtr<int32_t>(pidfd_addr), fd));
+  }
   if (flags & CLONE_VFORK) {
     // The parent sleeps until the child execs or exits (man 2 vfork).
     for (;;) {
@@ -234,56 +258,132 @@ bool pid_matches(const Process& child, pid_t selector, pid_t caller_pgid) {
 
 // Implements Linux clone(2).
 Coro<ErrorOr<int64_t>> sys_clone(SyscallContext& ctx) {
-  return do_clone(ctx, ctx.arg(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.arg(4));
+  uint64_t flags = ctx.arg(0);
+  // clone() returns the pidfd through parent_tid, so the two exclude each other.
+  if ((flags & CLONE_PIDFD) && (flags & CLONE_PARENT_SETTID)) return async_result(Errno::INVAL);
+  return do_clone(ctx, flags, ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.arg(4), ctx.arg(2));
 }
 
-// Implements Linux clone3(2) through the same paths as clone (the flags
-// clone3 adds, CLONE_INTO_CGROUP and set_tid, are refused).
+// Implements Linux clone3(2) through the same paths as clone (what clone3
+// adds, CLONE_INTO_CGROUP and set_tid, is refused).
 Coro<ErrorOr<int64_t>> sys_clone3(SyscallContext& ctx) {
   struct CloneArgs {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
         cgroup;
   } args{};
   uint64_t size = ctx.arg(1);
-  if (size < 64 || size > 4096) return async_result(Errno::INVAL);
+  if (size < 64) return async_result(Errno::INVAL);
+  if (size > 4096) return async_result(Errno::TooBig);
   auto read = ctx.mem().read(ctx.arg(0), &args, std::min<uint64_t>(size, sizeof(args)));
   if (read.is_error()) return async_result(read.error());
-  if (args.set_tid || args.set_tid_size || (args.flags & (CLONE_PIDFD | 0x200000000ULL /* CLONE_INTO_CGROUP */)) ||
-      args.exit_signal > 64 || (args.flags & CSIGNAL))
+  // A larger struct from a newer libc is fine if what moat does not know is
+  // zero (the kernel's copy_struct_from_user).
+  if (size > sizeof(args)) {
+    std::vector<uint8_t> tail(size - sizeof(args));
+    auto rest = ctx.mem().read(ctx.arg(0) + sizeof(args), tail.data(), tail.size());
+    if (rest.is_error()) return async_result(rest.error());
+    if (std::any_of(tail.begin(), tail.end(), [](uint8_t b) { return b != 0; })) return async_result(Errno::TooBig);
+  }
+  // The kernel's clone3_args_valid.
+  constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL, kCloneClearSighand = 0x100000000ULL;
+  bool valid = !(args.flags & CSIGNAL) && !(args.flags & ~(0xffffffffULL | kCloneClearSighand | kCloneIntoCgroup)) &&
+               !(args.exit_signal & ~static_cast<uint64_t>(CSIGNAL)) && args.exit_signal <= 64 &&
+               !((args.flags & (CLONE_THREAD | CLONE_PARENT)) && args.exit_signal) &&
+               (args.stack ? args.stack_size != 0 : args.stack_size == 0);
+  if (!valid) return async_result(Errno::INVAL);
+  // FIXME: set_tid, CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND.
+  if (args.set_tid || args.set_tid_size || (args.flags & (kCloneIntoCgroup | kCloneClearSighand)))
     return async_result(Errno::INVAL);
   // clone's stack argument is the top; clone3 gives the lowest address and a size.
   uint64_t top = args.stack ? args.stack + args.stack_size : 0;
-  return do_clone(ctx, args.flags | args.exit_signal, top, args.parent_tid, args.child_tid, args.tls);
+  return do_clone(ctx, args.flags | args.exit_signal, top, args.parent_tid, args.child_tid, args.tls, args.pidfd);
 }
 
 // Implements Linux fork(2).
-Coro<ErrorOr<int64_t>> sys_fork(SyscallContext& ctx) { return do_clone(ctx, SIGCHLD, 0, 0, 0, 0); }
+Coro<ErrorOr<int64_t>> sys_fork(SyscallContext& ctx) { return do_clone(ctx, SIGCHLD, 0, 0, 0, 0, 0); }
 
 // Implements Linux vfork(2).
 Coro<ErrorOr<int64_t>> sys_vfork(SyscallContext& ctx) {
-  return do_clone(ctx, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+  return do_clone(ctx, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0, 0);
 }
 
-// The wait loop of wait4 and waitid: the first zombie child that selector
-// matches (left in the table for the caller to reap), or nullptr under
-// WNOHANG; ECHILD when no child matches at all. want_exited false (waitid
-// without WEXITED) waits for state changes moat does not have yet (stops).
-Coro<ErrorOr<Process*>> wait_for_child(SyscallContext& ctx, pid_t selector, bool nohang, bool want_exited) {
+namespace {
+
+// What a wait found: a child and the change of state it reports.
+struct WaitResult {
+  Process* child = nullptr;
+  Process::WaitReport report = Process::WaitReport::None;  // None: it exited
+};
+
+// What a wait waits for (a mask).
+constexpr unsigned kExited = 1, kStopped = 2, kContinued = 4;
+
+// The wait loop of wait4 and waitid: the first child that selector matches
+// with a change of state the caller waits for (an exited child stays in the
+// table for the caller to reap), or no child under WNOHANG; ECHILD when no
+// child matches at all.
+// options: __WALL and __WCLONE select children by their exit signal (a
+// "clone" child reports with another signal than SIGCHLD, man 2 wait).
+Coro<ErrorOr<WaitResult>> wait_for_child(SyscallContext& ctx, pid_t selector, bool nohang, unsigned wanted,
+                                         int options) {
   Process& me = ctx.process();
   for (;;) {
     bool any = false;
     for (Process* c : ctx.sandbox().children_of(me.pid())) {
       if (!pid_matches(*c, selector, me.pgid)) continue;
+      bool clone_child = c->exit_signal != SIGCHLD;
+      if (!(options & __WALL) && clone_child != ((options & __WCLONE) != 0)) continue;
       any = true;
-      if (c->zombie && want_exited) co_return c;
+      if (c->zombie) {
+        if (wanted & kExited) co_return WaitResult{c};
+        continue;
+      }
+      if (((wanted & kStopped) && c->wait_report == Process::WaitReport::Stopped && c->stopped) ||
+          ((wanted & kContinued) && c->wait_report == Process::WaitReport::Continued))
+        co_return WaitResult{c, c->wait_report};
     }
     if (!any) co_return Errno::CHILD;
-    if (nohang) co_return static_cast<Process*>(nullptr);
+    if (nohang) co_return WaitResult{};
     co_await me.child_event.wait();
     if (me.zombie) co_return Errno::INTR;
     if (ctx.thread.interrupted) co_return Errno::RestartSys;
   }
 }
+
+// The wait(2) status of a change of state.
+int wait_status(const WaitResult& r) {
+  switch (r.report) {
+    case Process::WaitReport::Stopped: return (r.child->stop_signal << 8) | 0x7f;
+    case Process::WaitReport::Continued: return 0xffff;
+    case Process::WaitReport::None: break;
+  }
+  return r.child->exit_status.load();
+}
+
+// waitid's siginfo for a change of state.
+siginfo_t wait_siginfo(const WaitResult& r) {
+  if (r.report == Process::WaitReport::None) return child_exit_siginfo(*r.child);
+  siginfo_t info{};
+  info.si_signo = SIGCHLD;
+  info.si_pid = r.child->pid();
+  info.si_uid = r.child->creds.uid;
+  bool stopped = r.report == Process::WaitReport::Stopped;
+  info.si_code = stopped ? CLD_STOPPED : CLD_CONTINUED;
+  info.si_status = stopped ? r.child->stop_signal : SIGCONT;
+  return info;
+}
+
+// Consumes what a wait reported: reaps an exited child, clears a stop or
+// continue report.
+void consume(SyscallContext& ctx, const WaitResult& r) {
+  if (r.report == Process::WaitReport::None) {
+    account_reaped_child(ctx.process(), *r.child);  // RUSAGE_CHILDREN (cpu_time.h)
+    ctx.sandbox().reap(*r.child);
+  } else
+    r.child->wait_report = Process::WaitReport::None;
+}
+
+}  // namespace
 
 // Implements Linux wait4(2).
 Coro<ErrorOr<int64_t>> sys_wait4(SyscallContext& ctx) {
@@ -291,16 +391,17 @@ Coro<ErrorOr<int64_t>> sys_wait4(SyscallContext& ctx) {
   uint64_t status_addr = ctx.arg(1), rusage_addr = ctx.arg(3);
   int options = ctx.arg_int(2);
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)) co_return Errno::INVAL;
-  CO_TRY_ASSIGN(Process* c, co_await wait_for_child(ctx, selector, options & WNOHANG, true));
-  if (!c) co_return 0;
-  if (status_addr) CO_TRY(ctx.mem().write_obj(UserPtr<int32_t>(status_addr), c->exit_status.load()));
-  if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
-  pid_t pid = c->pid();
-  ctx.sandbox().reap(*c);
+  unsigned wanted = kExited | ((options & WUNTRACED) ? kStopped : 0) | ((options & WCONTINUED) ? kContinued : 0);
+  CO_TRY_ASSIGN(WaitResult r, co_await wait_for_child(ctx, selector, options & WNOHANG, wanted, options));
+  if (!r.child) co_return 0;
+  if (status_addr) CO_TRY(ctx.mem().write_obj(UserPtr<int32_t>(status_addr), wait_status(r)));
+  if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), reaped_child_usage(*r.child).to_rusage()));
+  pid_t pid = r.child->pid();
+  consume(ctx, r);
   co_return pid;
 }
 
-// Implements Linux waitid(2) for exited children.
+// Implements Linux waitid(2).
 Coro<ErrorOr<int64_t>> sys_waitid(SyscallContext& ctx) {
   int idtype = ctx.arg_int(0);
   pid_t id = ctx.arg_int(1);
@@ -314,89 +415,29 @@ Coro<ErrorOr<int64_t>> sys_waitid(SyscallContext& ctx) {
     case P_ALL: selector = -1; break;
     case P_PID: if (id <= 0) co_return Errno::INVAL; selector = id; break;
     case P_PGID: if (id < 0) co_return Errno::INVAL; selector = id == 0 ? 0 : -id; break;
-    default: co_return Errno::INVAL;  // FIXME: P_PIDFD
+    case P_PIDFD: { CO_TRY_ASSIGN(selector, pidfd_pid(ctx.process(), id)); break; }
+    default: co_return Errno::INVAL;
   }
-  CO_TRY_ASSIGN(Process* c, co_await wait_for_child(ctx, selector, options & WNOHANG, options & WEXITED));
-  if (!c) {
+  // A pidfd opened with PIDFD_NONBLOCK does not wait: EAGAIN instead.
+  bool pidfd_nonblocking = false;
+  if (idtype == P_PIDFD) {
+    CO_TRY_ASSIGN(RefPtr<fs::File> pidfd, ctx.process().fds().get(id));
+    pidfd_nonblocking = pidfd->nonblocking();
+  }
+  unsigned wanted = ((options & WEXITED) ? kExited : 0) | ((options & WSTOPPED) ? kStopped : 0) |
+                    ((options & WCONTINUED) ? kContinued : 0);
+  bool nohang = (options & WNOHANG) || pidfd_nonblocking;
+  CO_TRY_ASSIGN(WaitResult r, co_await wait_for_child(ctx, selector, nohang, wanted, options));
+  if (!r.child && !(options & WNOHANG)) co_return Errno::AGAIN;
+  if (!r.child) {
     // No child has changed state: si_pid is 0 (man 2 waitid).
     if (info_addr) CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), siginfo_t{}));
     co_return 0;
   }
-  if (info_addr) CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), child_exit_siginfo(*c)));
-  if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), rusage{}));
-  if (!(options & WNOWAIT)) ctx.sandbox().reap(*c);
+  if (info_addr) CO_TRY(ctx.mem().write_obj(UserPtr<siginfo_t>(info_addr), wait_siginfo(r)));
+  if (rusage_addr) CO_TRY(ctx.mem().write_obj(UserPtr<rusage>(rusage_addr), reaped_child_usage(*r.child).to_rusage()));
+  if (!(options & WNOWAIT)) consume(ctx, r);
   co_return 0;
-}
-
-namespace {
-
-ErrorOr<int64_t> kill_pid(SyscallContext& ctx, pid_t pid, int sig) {
-  if (sig < 0 || sig > 64) return Errno::INVAL;
-  Sandbox& sandbox = ctx.sandbox();
-  if (pid > 0) {
-    Process* p = sandbox.find_process(pid);
-    if (!p) return Errno::SRCH;
-    if (sig) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
-    return 0;
-  }
-  if (pid == 0 || pid < -1) {
-    // A process group: the caller's (0) or -pid.
-    pid_t pgid = pid == 0 ? ctx.process().pgid : -pid;
-    std::vector<Process*> members;
-    for (Process* p : sandbox.processes())
-      if (!p->zombie && p->pgid == pgid) members.push_back(p);
-    if (members.empty()) return Errno::SRCH;
-    if (sig)
-      for (Process* p : members) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
-    return 0;
-  }
-  // -1: every process the caller may signal except init and itself.
-  std::vector<Process*> targets;
-  for (Process* p : sandbox.processes())
-    if (p->pid() != 1 && p != &ctx.process()) targets.push_back(p);
-  if (targets.empty()) return Errno::SRCH;
-  if (sig)
-    for (Process* p : targets) send_signal(*p, sig, user_siginfo(sig, ctx.process()));
-  return 0;
-}
-
-}  // namespace
-
-// Implements Linux kill(2).
-ErrorOr<int64_t> sys_kill(SyscallContext& ctx) { return kill_pid(ctx, ctx.arg_int(0), ctx.arg_int(1)); }
-
-namespace {
-
-// A signal for one thread, found by its tid (and, for tgkill, its tgid).
-ErrorOr<int64_t> kill_thread(SyscallContext& ctx, pid_t tgid, pid_t tid, int sig) {
-  if (tid <= 0 || sig < 0 || sig > 64) return Errno::INVAL;
-  Sandbox& sandbox = ctx.sandbox();
-  Thread* target = nullptr;
-  Process* owner = nullptr;
-  for (Process* p : sandbox.processes()) {
-    if (tgid > 0 && p->pid() != tgid) continue;
-    target = p->thread_by_tid(tid);
-    owner = p;
-    if (target) break;
-  }
-  if (!target || !owner) return Errno::SRCH;
-  if (sig) {
-    siginfo_t info = user_siginfo(sig, ctx.process());
-    info.si_code = SI_TKILL;
-    send_signal(*owner, sig, info, target);
-  }
-  return 0;
-}
-
-}  // namespace
-
-// Implements Linux tkill(2).
-ErrorOr<int64_t> sys_tkill(SyscallContext& ctx) { return kill_thread(ctx, -1, ctx.arg_int(0), ctx.arg_int(1)); }
-
-// Implements Linux tgkill(2).
-ErrorOr<int64_t> sys_tgkill(SyscallContext& ctx) {
-  if (ctx.arg_int(0) <= 0) return Errno::INVAL;
-  return kill_thread(ctx, ctx.arg_int(0), ctx.arg_int(1), ctx.arg_int(2));
 }
 
 }  // namespace moat

@@ -102,10 +102,13 @@ MOAT_SYNC(getrlimit);
 MOAT_SYNC(setrlimit);
 MOAT_SYNC(getrusage);
 MOAT_SYNC(sched_getaffinity);
+MOAT_SYNC(sched_setaffinity);
 MOAT_SYNC(sched_yield);
 MOAT_SYNC(getcpu);
 MOAT_SYNC(sched_getscheduler);
 MOAT_SYNC(sched_getparam);
+MOAT_SYNC(sched_setscheduler);
+MOAT_SYNC(sched_setparam);
 MOAT_SYNC(sched_get_priority_max);
 MOAT_SYNC(sched_get_priority_min);
 
@@ -114,6 +117,7 @@ MOAT_SYNC(clock_gettime);
 MOAT_SYNC(clock_getres);
 MOAT_SYNC(gettimeofday);
 MOAT_SYNC(time);
+MOAT_SYNC(times);
 MOAT_ASYNC(nanosleep);
 MOAT_ASYNC(clock_nanosleep);
 
@@ -145,9 +149,21 @@ MOAT_ASYNC(fork);
 MOAT_ASYNC(vfork);
 MOAT_ASYNC(wait4);
 MOAT_ASYNC(waitid);
+
+// kill.cpp: sending signals
 MOAT_SYNC(kill);
 MOAT_SYNC(tkill);
 MOAT_SYNC(tgkill);
+MOAT_SYNC(rt_sigqueueinfo);
+MOAT_SYNC(rt_tgsigqueueinfo);
+MOAT_SYNC(pidfd_send_signal);
+
+// sigwait.cpp
+MOAT_ASYNC(rt_sigtimedwait);
+
+// pidfd.cpp
+MOAT_SYNC(pidfd_open);
+MOAT_SYNC(pidfd_getfd);
 
 // poll.cpp: waiting for file readiness
 MOAT_ASYNC(poll);
@@ -174,6 +190,10 @@ MOAT_SYNC(fchmodat2);
 
 // futex.cpp
 MOAT_ASYNC(futex);
+MOAT_ASYNC(futex_wait);
+MOAT_SYNC(futex_wake);
+MOAT_SYNC(futex_requeue);
+MOAT_ASYNC(futex_waitv);
 
 // epoll.cpp
 MOAT_SYNC(epoll_create);
@@ -187,6 +207,13 @@ MOAT_ASYNC(epoll_pwait2);
 MOAT_SYNC(alarm);
 MOAT_SYNC(setitimer);
 MOAT_SYNC(getitimer);
+
+// posix_timer.cpp: timer_create and friends
+MOAT_SYNC(timer_create);
+MOAT_SYNC(timer_settime);
+MOAT_SYNC(timer_gettime);
+MOAT_SYNC(timer_getoverrun);
+MOAT_SYNC(timer_delete);
 
 // pgrp.cpp: process groups and sessions
 MOAT_SYNC(setpgid);

@@ -1,5 +1,5 @@
 // Identity and system information: ids, uname, sysinfo, getrandom, resource
-// limits, CPU affinity.
+// limits, resource usage, CPU affinity and scheduling policies.
 
 #include <sched.h>
 #include <sys/random.h>
@@ -10,8 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cstring>
+#include <string>
+#include <utility>
 
+#include "sentry/kernel/cpu_time.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -193,78 +198,210 @@ ErrorOr<int64_t> sys_setrlimit(SyscallContext& ctx) {
   return 0;
 }
 
-// Implements Linux getrusage(2).
-// FIXME: times are zero and ru_maxrss is the sentry's; the guest's usage
-// needs accounting of the stub processes.
+// Implements Linux getrusage(2): the CPU time of the guest's stub process
+// or thread (cpu_time.h), and its children's as its waits reaped them.
+// FIXME: context switches and the other counters stay zero.
 ErrorOr<int64_t> sys_getrusage(SyscallContext& ctx) {
-  int who = ctx.arg_int(0);
-  if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD) return Errno::INVAL;
-  struct rusage usage;
-  memset(&usage, 0, sizeof usage);
-  if (who != RUSAGE_CHILDREN) {
-    struct rusage host;
-    if (getrusage(RUSAGE_SELF, &host) == 0) usage.ru_maxrss = host.ru_maxrss;
+  ResourceUsage usage;
+  switch (ctx.arg_int(0)) {
+    case RUSAGE_SELF: usage = process_usage(ctx.process()); break;
+    case RUSAGE_THREAD: usage = thread_usage(ctx.thread); break;
+    case RUSAGE_CHILDREN: usage = ctx.process().children_usage; break;
+    default: return Errno::INVAL;
   }
-  TRY(ctx.mem().write(ctx.arg(1), &usage, sizeof usage));
+  struct rusage out = usage.to_rusage();
+  TRY(ctx.mem().write(ctx.arg(1), &out, sizeof out));
   return 0;
 }
 
-// Implements Linux sched_getaffinity(2): the sentry's own CPU set. The raw
-// syscall returns the size of the kernel's mask (nr_cpu_ids rounded up to a
-// long), which is what the guest sees too.
+namespace {
+
+using CpuMask = std::array<uint64_t, 16>;
+static_assert(sizeof(CpuMask) == sizeof(cpu_set_t));
+
+// The CPUs the sandbox's guests run on: those of the stub process (the
+// sentry's workers pin themselves to one each, so not the caller's), and
+// the size of the kernel's mask in bytes (nr_cpu_ids rounded up to a long).
+ErrorOr<std::pair<CpuMask, size_t>> sandbox_cpus(const SyscallContext& ctx) {
+  CpuMask set{};
+  long size = syscall(SYS_sched_getaffinity, ctx.mem().host_pid(), sizeof set, set.data());
+  if (size < 0) size = syscall(SYS_sched_getaffinity, getpid(), sizeof set, set.data());
+  if (size < 0) return last_host_errno();
+  return std::pair{set, static_cast<size_t>(size)};
+}
+
+bool is_empty(const CpuMask& m) {
+  return std::all_of(m.begin(), m.end(), [](uint64_t w) { return w == 0; });
+}
+
+// The CPUs a thread may run on: the recorded mask within the sandbox's.
+CpuMask thread_cpus(const Thread& t, const CpuMask& sandbox) {
+  if (is_empty(t.cpu_mask)) return sandbox;
+  CpuMask out;
+  for (size_t i = 0; i < out.size(); i++) out[i] = t.cpu_mask[i] & sandbox[i];
+  return out;
+}
+
+// The thread a sched_* call names: 0 is the caller, else any live thread of
+// the sandbox by its id (the kernel's find_process_by_pid()).
+ErrorOr<Thread*> sched_target(SyscallContext& ctx, pid_t pid) {
+  if (pid < 0) return Errno::INVAL;
+  if (pid == 0 || pid == ctx.thread.tid()) return &ctx.thread;
+  if (Thread* t = ctx.process().thread_by_tid(pid)) return t;
+  for (Process* p : ctx.sandbox().processes())
+    if (!p->zombie)
+      if (Thread* t = p->thread_by_tid(pid)) return t;
+  return Errno::SRCH;
+}
+
+// Changing another's scheduling needs the same user or CAP_SYS_NICE
+// (the kernel's check_same_owner()); the guest's root has the capability.
+bool may_reschedule(const SyscallContext& ctx, const Thread& target) {
+  const Credentials& me = ctx.process().creds;
+  const Credentials& them = target.process().creds;
+  return me.euid == 0 || me.euid == them.euid || me.euid == them.uid;
+}
+
+bool is_rt_policy(int policy) { return policy == SCHED_FIFO || policy == SCHED_RR; }
+
+constexpr int kKeepPolicy = -1;  // sched_setparam: the thread's own policy
+constexpr int kMaxRtPriority = 99;
+constexpr int kSchedDeadline = 6;
+
+// The kernel's __sched_setscheduler() checks, then records the policy.
+ErrorOr<void> set_scheduler(SyscallContext& ctx, Thread& t, int policy, int32_t priority) {
+  bool reset_on_fork = t.sched_policy & SCHED_RESET_ON_FORK;
+  int current = t.sched_policy & ~SCHED_RESET_ON_FORK;
+  if (policy == kKeepPolicy) {
+    policy = current;
+  } else {
+    reset_on_fork = policy & SCHED_RESET_ON_FORK;
+    policy &= ~SCHED_RESET_ON_FORK;
+    if (policy != SCHED_OTHER && policy != SCHED_FIFO && policy != SCHED_RR && policy != SCHED_BATCH &&
+        policy != SCHED_IDLE && policy != kSchedDeadline)
+      return Errno::INVAL;
+  }
+  // SCHED_DEADLINE takes its parameters from sched_setattr only.
+  if (policy == kSchedDeadline) return Errno::INVAL;
+  if (static_cast<uint32_t>(priority) > kMaxRtPriority) return Errno::INVAL;
+  if (is_rt_policy(policy) != (priority != 0)) return Errno::INVAL;
+  const Process& me = ctx.process();
+  if (me.creds.euid != 0) {
+    if (is_rt_policy(policy)) {
+      rlim_t rtprio = me.rlimits[RLIMIT_RTPRIO].rlim_cur;
+      if (policy != current && rtprio == 0) return Errno::PERM;
+      if (static_cast<rlim_t>(priority) > std::max<rlim_t>(t.sched_priority, rtprio)) return Errno::PERM;
+    }
+    // Leaving SCHED_IDLE needs the right to nice 0 (can_nice(): RLIMIT_NICE 20).
+    if (current == SCHED_IDLE && policy != SCHED_IDLE && me.rlimits[RLIMIT_NICE].rlim_cur < 20) return Errno::PERM;
+    if ((t.sched_policy & SCHED_RESET_ON_FORK) && !reset_on_fork) return Errno::PERM;
+    if (!may_reschedule(ctx, t)) return Errno::PERM;
+  }
+  t.sched_policy = policy | (reset_on_fork ? SCHED_RESET_ON_FORK : 0);
+  t.sched_priority = is_rt_policy(policy) ? priority : 0;
+  return {};
+}
+
+}  // namespace
+
+// Implements Linux sched_getaffinity(2): the thread's recorded mask within
+// the sandbox's CPUs. The raw syscall returns the size of the kernel's mask.
 ErrorOr<int64_t> sys_sched_getaffinity(SyscallContext& ctx) {
-  pid_t pid = ctx.arg_int(0);
   auto len = static_cast<uint32_t>(ctx.arg(1));
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  long kernel_size = syscall(SYS_sched_getaffinity, 0, sizeof set, &set);
-  if (kernel_size < 0) return last_host_errno();
+  auto [sandbox, kernel_size] = TRY(sandbox_cpus(ctx));
   // Linux: EINVAL when the buffer is smaller than nr_cpu_ids bits or not a
   // multiple of sizeof(long); for multiples of 8 the first is len < kernel_size.
   if (len & (sizeof(long) - 1)) return Errno::INVAL;
-  if (len < static_cast<uint64_t>(kernel_size)) return Errno::INVAL;
-  if (pid != 0 && pid != ctx.thread.tid() && pid != ctx.process().pid()) return Errno::SRCH;
-  size_t n = static_cast<size_t>(kernel_size);
-  TRY(ctx.mem().write(ctx.arg(2), &set, n));
-  return static_cast<int64_t>(n);
+  if (len < kernel_size) return Errno::INVAL;
+  Thread* t = TRY(sched_target(ctx, ctx.arg_int(0)));
+  CpuMask mask = thread_cpus(*t, sandbox);
+  TRY(ctx.mem().write(ctx.arg(2), mask.data(), kernel_size));
+  return static_cast<int64_t>(kernel_size);
+}
+
+// Implements Linux sched_setaffinity(2): the mask is checked and recorded
+// (within the sandbox's CPUs, EINVAL when none is left) but the host thread
+// keeps running where the sandbox runs.
+ErrorOr<int64_t> sys_sched_setaffinity(SyscallContext& ctx) {
+  auto [sandbox, kernel_size] = TRY(sandbox_cpus(ctx));
+  // get_user_cpu_mask(): a short mask is zero-extended, a long one cut.
+  CpuMask wanted{};
+  size_t len = std::min<size_t>(static_cast<uint32_t>(ctx.arg(1)), kernel_size);
+  TRY(ctx.mem().read(ctx.arg(2), wanted.data(), len));
+  Thread* t = TRY(sched_target(ctx, ctx.arg_int(0)));
+  if (ctx.process().creds.euid != 0 && !may_reschedule(ctx, *t)) return Errno::PERM;
+  CpuMask allowed;
+  for (size_t i = 0; i < allowed.size(); i++) allowed[i] = wanted[i] & sandbox[i];
+  if (is_empty(allowed)) return Errno::INVAL;
+  t->cpu_mask = allowed;
+  return 0;
 }
 
 // Implements Linux sched_yield(2). The guest thread is already off CPU while
 // the sentry serves it.
 ErrorOr<int64_t> sys_sched_yield(SyscallContext&) { return 0; }
 
-// Implements Linux getcpu(2): the CPU the sentry worker runs on.
+// Implements Linux getcpu(2): the CPU the guest thread last ran on (field 39
+// of its host thread's stat), else the sentry worker's.
 ErrorOr<int64_t> sys_getcpu(SyscallContext& ctx) {
   unsigned cpu = 0, node = 0;
   if (getcpu(&cpu, &node) != 0) cpu = node = 0;
+  pid_t tid = host_tid(ctx.thread);
+  if (tid > 0) {
+    std::string path = "/proc/" + std::to_string(ctx.mem().host_pid()) + "/task/" + std::to_string(tid) + "/stat";
+    if (FILE* f = fopen(path.c_str(), "re")) {
+      char buf[1024];
+      size_t n = fread(buf, 1, sizeof buf - 1, f);
+      fclose(f);
+      buf[n] = 0;
+      // Fields after the command name: state is field 3, processor field 39.
+      if (const char* p = strrchr(buf, ')')) {
+        int field = 2;
+        for (p++; *p && field < 39; p++)
+          if (*p == ' ') field++;
+        unsigned got;
+        if (field == 39 && sscanf(p, "%u", &got) == 1) cpu = got;
+      }
+    }
+  }
   if (ctx.arg(0) != 0) TRY(ctx.mem().write_obj(ctx.arg_ptr<uint32_t>(0), cpu));
   if (ctx.arg(1) != 0) TRY(ctx.mem().write_obj(ctx.arg_ptr<uint32_t>(1), node));
   return 0;
 }
 
-namespace {
-
-// Only the caller itself (pid 0 or its own tid) is visible to the sched_*
-// queries for now.
-ErrorOr<void> check_sched_target(SyscallContext& ctx, int pid) {
-  if (pid < 0) return Errno::INVAL;
-  if (pid != 0 && pid != ctx.thread.tid() && pid != ctx.process().pid()) return Errno::SRCH;
-  return {};
+// Implements Linux sched_setscheduler(2): checked and recorded, not applied
+// to the host thread.
+ErrorOr<int64_t> sys_sched_setscheduler(SyscallContext& ctx) {
+  pid_t pid = ctx.arg_int(0);
+  if (!ctx.arg(2) || pid < 0) return Errno::INVAL;
+  int32_t priority = TRY(ctx.mem().read_obj(UserPtr<int32_t>(ctx.arg(2))));
+  Thread* t = TRY(sched_target(ctx, pid));
+  TRY(set_scheduler(ctx, *t, ctx.arg_int(1), priority));
+  return 0;
 }
 
-}  // namespace
+// Implements Linux sched_setparam(2).
+ErrorOr<int64_t> sys_sched_setparam(SyscallContext& ctx) {
+  pid_t pid = ctx.arg_int(0);
+  if (!ctx.arg(1) || pid < 0) return Errno::INVAL;
+  int32_t priority = TRY(ctx.mem().read_obj(UserPtr<int32_t>(ctx.arg(1))));
+  Thread* t = TRY(sched_target(ctx, pid));
+  TRY(set_scheduler(ctx, *t, kKeepPolicy, priority));
+  return 0;
+}
 
-// Implements Linux sched_getscheduler(2): guests run under SCHED_OTHER.
+// Implements Linux sched_getscheduler(2).
 ErrorOr<int64_t> sys_sched_getscheduler(SyscallContext& ctx) {
-  TRY(check_sched_target(ctx, ctx.arg_int(0)));
-  return SCHED_OTHER;
+  Thread* t = TRY(sched_target(ctx, ctx.arg_int(0)));
+  return t->sched_policy;
 }
 
 // Implements Linux sched_getparam(2).
 ErrorOr<int64_t> sys_sched_getparam(SyscallContext& ctx) {
-  TRY(check_sched_target(ctx, ctx.arg_int(0)));
-  if (!ctx.arg(1)) return Errno::INVAL;
-  TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), 0));
+  pid_t pid = ctx.arg_int(0);
+  if (!ctx.arg(1) || pid < 0) return Errno::INVAL;
+  Thread* t = TRY(sched_target(ctx, pid));
+  TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), t->sched_priority));
   return 0;
 }
 

@@ -50,8 +50,8 @@ int poll_once(Process& p, std::vector<PollEntry>& entries) {
       ready++;
       continue;
     }
-    if (auto* hf = dynamic_cast<fs::HostFdFile*>(file.value().ptr())) {
-      e.host_fd = hf->host_fd();
+    if (int host_fd = file.value()->poll_host_fd(); host_fd >= 0) {
+      e.host_fd = host_fd;
       host.push_back(pollfd{e.host_fd, e.events, 0});
       index.push_back(i);
       continue;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 #include <cstring>
 
@@ -14,6 +15,7 @@
 #endif
 
 #include "sentry/kernel/lifecycle.h"
+#include "sentry/kernel/robust_list.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/syscalls/handlers.h"
@@ -35,12 +37,6 @@ struct KernelSigaction {
   uint64_t mask;
 };
 
-struct KernelStack {
-  uint64_t sp;
-  int32_t flags;
-  int32_t pad;
-  uint64_t size;
-};
 
 }  // namespace
 
@@ -115,7 +111,10 @@ ErrorOr<int64_t> sys_rt_sigaction(SyscallContext& ctx) {
     KernelSigaction old{cur.handler, cur.flags, cur.restorer, cur.mask};
     TRY(ctx.mem().write_obj(UserPtr<KernelSigaction>(oldact), old));
   }
-  if (act) cur = GuestSigaction{next.handler, next.flags, next.restorer, next.mask & ~kUnblockable};
+  if (act) {
+    cur = GuestSigaction{next.handler, next.flags, next.restorer, next.mask & ~kUnblockable};
+    discard_if_ignored(p, sig);
+  }
   return 0;
 }
 
@@ -140,26 +139,19 @@ ErrorOr<int64_t> sys_rt_sigprocmask(SyscallContext& ctx) {
   return 0;
 }
 
-// Implements Linux sigaltstack(2) (recorded).
+// Implements Linux sigaltstack(2).
 ErrorOr<int64_t> sys_sigaltstack(SyscallContext& ctx) {
   uint64_t ss = ctx.arg(0), old = ctx.arg(1);
-  Process& p = ctx.process();
-  if (old) {
-    KernelStack cur{p.altstack_sp, p.altstack_sp ? 0 : SS_DISABLE, 0, p.altstack_size};
-    TRY(ctx.mem().write_obj(UserPtr<KernelStack>(old), cur));
-  }
+  Thread& t = ctx.thread;
+  ucontext_t* uc = ctx.process().stub().trapped_context(t.slot_index(), t.ucontext_off);
+  if (!uc) return Errno::FAULT;
+  uint64_t sp = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
+  stack_t cur = altstack_state(t, sp);
   if (ss) {
-    KernelStack next = TRY(ctx.mem().read_obj(UserPtr<KernelStack>(ss)));
-    if (next.flags & ~(SS_DISABLE | SS_AUTODISARM)) return Errno::INVAL;
-    if (next.flags & SS_DISABLE) {
-      p.altstack_sp = 0;
-      p.altstack_size = 0;
-    } else {
-      if (next.size < 2048) return Errno::NOMEM;  // the kernel's MINSIGSTKSZ
-      p.altstack_sp = next.sp;
-      p.altstack_size = next.size;
-    }
+    stack_t next = TRY(ctx.mem().read_obj(UserPtr<stack_t>(ss)));
+    TRY(set_altstack(t, sp, next));
   }
+  if (old) TRY(ctx.mem().write_obj(UserPtr<stack_t>(old), cur));
   return 0;
 }
 
@@ -200,6 +192,12 @@ ErrorOr<int64_t> sys_prctl(SyscallContext& ctx) {
       if (ctx.arg(1) > 64) return Errno::INVAL;
       ctx.process().pdeathsig = static_cast<int>(ctx.arg(1));
       return 0;
+    case PR_SET_CHILD_SUBREAPER:
+      ctx.process().child_subreaper = ctx.arg(1) != 0;
+      return 0;
+    case PR_GET_CHILD_SUBREAPER:
+      TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), ctx.process().child_subreaper ? 1 : 0));
+      return 0;
     case PR_GET_PDEATHSIG:
       TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), ctx.process().pdeathsig));
       return 0;
@@ -221,7 +219,7 @@ ErrorOr<int64_t> sys_rt_sigreturn(SyscallContext& ctx) { return restore_signal_f
 // Implements Linux rt_sigpending(2).
 ErrorOr<int64_t> sys_rt_sigpending(SyscallContext& ctx) {
   if (ctx.arg(1) > 8) return Errno::INVAL;
-  uint64_t pending = (ctx.thread.pending_signals | ctx.process().pending_signals) & ctx.thread.signal_mask;
+  uint64_t pending = (ctx.thread.pending.mask() | ctx.process().pending.mask()) & ctx.thread.signal_mask;
   TRY(ctx.mem().write(ctx.arg(0), &pending, ctx.arg(1)));
   return 0;
 }
@@ -240,7 +238,7 @@ Coro<ErrorOr<int64_t>> wait_for_signal(SyscallContext& ctx) {
 
 // Implements Linux pause(2).
 Coro<ErrorOr<int64_t>> sys_pause(SyscallContext& ctx) {
-  uint64_t deliverable = (ctx.thread.pending_signals | ctx.process().pending_signals) & ~ctx.thread.signal_mask;
+  uint64_t deliverable = (ctx.thread.pending.mask() | ctx.process().pending.mask()) & ~ctx.thread.signal_mask;
   if (deliverable) co_return Errno::INTR;
   co_return co_await wait_for_signal(ctx);
 }
@@ -254,7 +252,7 @@ Coro<ErrorOr<int64_t>> sys_rt_sigsuspend(SyscallContext& ctx) {
   t.saved_mask = t.signal_mask;
   t.has_saved_mask = true;
   t.signal_mask = mask & ~kUnblockable;
-  uint64_t deliverable = (t.pending_signals | ctx.process().pending_signals) & ~t.signal_mask;
+  uint64_t deliverable = (t.pending.mask() | ctx.process().pending.mask()) & ~t.signal_mask;
   if (deliverable) co_return Errno::INTR;
   co_return co_await wait_for_signal(ctx);
 }
@@ -268,6 +266,8 @@ Coro<ErrorOr<int64_t>> sys_exit_group(SyscallContext& ctx) {
   ctx.process().exit_status.compare_exchange_strong(expected, code << 8);
   slot->op_args[0] = static_cast<uint64_t>(code);
   ctx.replied = true;
+  record_exit_usage(ctx.process());  // its CPU time, before the stub ends it (cpu_time.h)
+  futex_process_exit(ctx.process());  // robust lists, while the memory is there (robust_list.h)
   post_reply(slot, MOAT_REPLY_EXIT);
   process_exited(ctx.process(), code << 8);
   co_return 0;
@@ -280,13 +280,8 @@ Coro<ErrorOr<int64_t>> sys_exit(SyscallContext& ctx) {
   Thread& t = ctx.thread;
   Process& p = ctx.process();
   if (p.live_threads() <= 1) co_return co_await sys_exit_group(ctx);
-  if (t.clear_child_tid) {
-    if (!p.mem().write_obj(UserPtr<uint32_t>(t.clear_child_tid), 0u).is_error())
-      p.futexes().wake(t.clear_child_tid, 1);
-  }
-  t.exited = true;
   ctx.replied = true;
-  post_reply(p.stub().slot(t.slot_index()), MOAT_REPLY_EXIT_THREAD);
+  exit_thread(t);
   co_return 0;
 }
 

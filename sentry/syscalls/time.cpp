@@ -4,12 +4,14 @@
 
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/times.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
 
 #include "sentry/io/uring.h"
+#include "sentry/kernel/timers.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -27,34 +29,18 @@ struct GuestTimeval {
   int64_t tv_usec;
 };
 
-// The clocks clock_gettime and clock_getres accept. The process CPU-time
-// clock reads the guest's stub process; the thread one still reads the
-// sentry's (FIXME: the sentry does not know a guest thread's host tid).
-// Negative ids (per-process CPU clocks, clock fds) are not served.
-bool is_readable_clock(int32_t clock) {
-  switch (clock) {
-    case CLOCK_REALTIME:
-    case CLOCK_MONOTONIC:
-    case CLOCK_PROCESS_CPUTIME_ID:
-    case CLOCK_THREAD_CPUTIME_ID:
-    case CLOCK_MONOTONIC_RAW:
-    case CLOCK_REALTIME_COARSE:
-    case CLOCK_MONOTONIC_COARSE:
-    case CLOCK_BOOTTIME:
-    case CLOCK_TAI: return true;
-    default: return false;
-  }
-}
-
-// The host clock that serves a guest clock. The guest's CPU time is spent in
-// its stub process, whose CPU clock the sentry may read by pid
-// (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) in linux/posix-timers.h).
-clockid_t host_clock(const SyscallContext& ctx, int32_t clock) {
-  if (clock != CLOCK_PROCESS_CPUTIME_ID) return clock;
-  pid_t pid = ctx.mem().host_pid();
-  if (pid <= 0) return clock;
-  constexpr clockid_t kCpuClockSched = 2;
-  return static_cast<clockid_t>((~static_cast<clockid_t>(pid) << 3) | kCpuClockSched);
+// The time of a guest clock. The caller's own CPU clocks are read through
+// the caller, which need not be in the process table yet.
+ErrorOr<GuestTimespec> read_clock(const SyscallContext& ctx, const GuestClock& clock) {
+  std::optional<int64_t> ns;
+  if (clock.kind == GuestClock::Kind::ProcessCpu && clock.pid == ctx.process().pid())
+    ns = process_cpu_ns(ctx.process(), clock.cpu);
+  else if (clock.kind == GuestClock::Kind::ThreadCpu && clock.tid == ctx.thread.tid())
+    ns = thread_cpu_ns(ctx.thread, clock.cpu);
+  else
+    ns = clock_now(ctx.sandbox(), clock);
+  if (!ns) return Errno::INVAL;
+  return GuestTimespec{*ns / kNanosPerSecond, *ns % kNanosPerSecond};
 }
 
 // Linux timespec64_valid(): non-negative seconds, nanoseconds in [0, 1e9).
@@ -65,12 +51,6 @@ bool is_valid(const GuestTimespec& ts) {
 GuestTimespec now(clockid_t clock) {
   struct timespec ts {};
   clock_gettime(clock, &ts);
-  return {ts.tv_sec, ts.tv_nsec};
-}
-
-GuestTimespec now(const SyscallContext& ctx, int32_t clock) {
-  struct timespec ts {};
-  if (clock_gettime(host_clock(ctx, clock), &ts) != 0) clock_gettime(clock, &ts);
   return {ts.tv_sec, ts.tv_nsec};
 }
 
@@ -98,7 +78,6 @@ GuestTimespec add(const GuestTimespec& a, const GuestTimespec& b) {
 // Sleeps for the relative duration. When the sleep ends early (the timeout
 // was cancelled), writes the time left to rem_addr (if any) and fails with
 // EINTR, like Linux's hrtimer_nanosleep().
-// FIXME: guest signals do not interrupt sleeps yet (signals issue).
 Coro<ErrorOr<int64_t>> sleep_for(const UserMemory& mem, GuestTimespec duration, uint64_t rem_addr) {
   if (duration.tv_sec == 0 && duration.tv_nsec == 0) co_return 0;
   GuestTimespec deadline = add(now(CLOCK_MONOTONIC), duration);
@@ -114,21 +93,21 @@ Coro<ErrorOr<int64_t>> sleep_for(const UserMemory& mem, GuestTimespec duration, 
 
 }  // namespace
 
-// Implements Linux clock_gettime(2).
+// Implements Linux clock_gettime(2), the CPU-time clocks of other
+// processes and threads (clock_getcpuclockid(3)) included.
 ErrorOr<int64_t> sys_clock_gettime(SyscallContext& ctx) {
-  int32_t clock = ctx.arg_int(0);
-  if (!is_readable_clock(clock)) return Errno::INVAL;
-  GuestTimespec ts = now(ctx, clock);
+  GuestClock clock = TRY(resolve_clock(ctx.thread, ctx.arg_int(0), ClockUse::Read));
+  GuestTimespec ts = TRY(read_clock(ctx, clock));
   TRY(ctx.mem().write(ctx.arg(1), &ts, sizeof ts));
   return 0;
 }
 
-// Implements Linux clock_getres(2).
+// Implements Linux clock_getres(2): the host's resolution of a wall clock,
+// one nanosecond for the CPU-time clocks.
 ErrorOr<int64_t> sys_clock_getres(SyscallContext& ctx) {
-  int32_t clock = ctx.arg_int(0);
-  if (!is_readable_clock(clock)) return Errno::INVAL;
-  struct timespec host;
-  if (clock_getres(clock, &host) != 0) return last_host_errno();
+  GuestClock clock = TRY(resolve_clock(ctx.thread, ctx.arg_int(0), ClockUse::Read));
+  struct timespec host {0, 1};
+  if (!clock.is_cpu() && clock_getres(clock.wall, &host) != 0) return last_host_errno();
   if (ctx.arg(1) != 0) {
     GuestTimespec ts{host.tv_sec, host.tv_nsec};
     TRY(ctx.mem().write(ctx.arg(1), &ts, sizeof ts));
@@ -159,6 +138,24 @@ ErrorOr<int64_t> sys_time(SyscallContext& ctx) {
   return seconds;
 }
 
+// Implements Linux times(2): the guest's CPU times and those of the children
+// it waited for, in clock ticks; returns the host's tick count (elapsed
+// time since an arbitrary point, as on Linux).
+ErrorOr<int64_t> sys_times(SyscallContext& ctx) {
+  if (ctx.arg(0) != 0) {
+    const int64_t tick_ns = kNanosPerSecond / sysconf(_SC_CLK_TCK);
+    ResourceUsage self = process_usage(ctx.process());
+    const ResourceUsage& children = ctx.process().children_usage;
+    struct tms t {};
+    t.tms_utime = self.cpu.user_ns / tick_ns;
+    t.tms_stime = self.cpu.system_ns / tick_ns;
+    t.tms_cutime = children.cpu.user_ns / tick_ns;
+    t.tms_cstime = children.cpu.system_ns / tick_ns;
+    TRY(ctx.mem().write_obj(UserPtr<struct tms>(ctx.arg(0)), t));
+  }
+  return static_cast<int64_t>(times(nullptr));
+}
+
 // Implements Linux nanosleep(2).
 Coro<ErrorOr<int64_t>> sys_nanosleep(SyscallContext& ctx) {
   const UserMemory& mem = ctx.mem();
@@ -169,34 +166,37 @@ Coro<ErrorOr<int64_t>> sys_nanosleep(SyscallContext& ctx) {
 }
 
 // Implements Linux clock_nanosleep(2). The raw syscall returns -errno like
-// any other; glibc turns it into a positive return value.
+// any other; glibc turns it into a positive return value. A process CPU-time
+// clock is slept on by looking at it again after each wall-time sleep
+// (timers.h says how long).
 Coro<ErrorOr<int64_t>> sys_clock_nanosleep(SyscallContext& ctx) {
-  int32_t clock = ctx.arg_int(0);
   bool absolute = ctx.arg(1) & TIMER_ABSTIME;
   const UserMemory& mem = ctx.mem();
   uint64_t rem_addr = absolute ? 0 : ctx.arg(3);  // Linux ignores rmtp for TIMER_ABSTIME
-  switch (clock) {
-    case CLOCK_REALTIME:
-    case CLOCK_MONOTONIC:
-    case CLOCK_BOOTTIME:
-    case CLOCK_TAI: break;
-    // Linux has no nsleep for these clocks (EOPNOTSUPP from the syscall;
-    // glibc reports EINVAL for CLOCK_THREAD_CPUTIME_ID itself).
-    case CLOCK_THREAD_CPUTIME_ID:
-    case CLOCK_MONOTONIC_RAW:
-    case CLOCK_REALTIME_COARSE:
-    case CLOCK_MONOTONIC_COARSE:
-    // FIXME: sleeping on the process CPU clock and on the alarm clocks
-    // (which need CAP_WAKE_ALARM and an RTC) is not supported.
-    case CLOCK_PROCESS_CPUTIME_ID:
-    case CLOCK_REALTIME_ALARM:
-    case CLOCK_BOOTTIME_ALARM: co_return Errno::NOTSUP;
-    default: co_return Errno::INVAL;
-  }
+  CO_TRY_ASSIGN(GuestClock clock, resolve_clock(ctx.thread, ctx.arg_int(0), ClockUse::Sleep));
   CO_TRY_ASSIGN(GuestTimespec req, mem.read_obj(ctx.arg_ptr<GuestTimespec>(2)));
   if (!is_valid(req)) co_return Errno::INVAL;
-  if (absolute) req = remaining(req, now(clock));
-  co_return co_await sleep_for(mem, req, rem_addr);
+  if (!clock.is_cpu()) {
+    if (absolute) req = remaining(req, now(clock.wall));
+    co_return co_await sleep_for(mem, req, rem_addr);
+  }
+  Sandbox& sandbox = ctx.sandbox();
+  CO_TRY_ASSIGN(GuestTimespec start, read_clock(ctx, clock));
+  GuestTimespec deadline = absolute ? req : add(start, req);
+  for (;;) {
+    CO_TRY_ASSIGN(GuestTimespec cur, read_clock(ctx, clock));
+    GuestTimespec left = remaining(deadline, cur);
+    if (left.tv_sec == 0 && left.tv_nsec == 0) co_return 0;
+    int64_t wall = wall_sleep_for(sandbox, clock, left.tv_sec * kNanosPerSecond + left.tv_nsec);
+    int32_t res = co_await uring_sleep(__kernel_timespec{wall / kNanosPerSecond, wall % kNanosPerSecond});
+    if (res == -ETIME || res >= 0) continue;
+    if (rem_addr != 0) {
+      CO_TRY_ASSIGN(GuestTimespec after, read_clock(ctx, clock));
+      GuestTimespec rem = remaining(deadline, after);
+      CO_TRY(mem.write(rem_addr, &rem, sizeof rem));
+    }
+    co_return Errno::INTR;
+  }
 }
 
 }  // namespace moat

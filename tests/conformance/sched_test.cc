@@ -2,6 +2,8 @@
 // scheduling-policy queries.
 #include <climits>
 #include <sched.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -87,4 +89,201 @@ TEST(SchedPolicy, GetparamOfSelfIsZero) {
   sched_param p{-1};
   EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getparam(0, &p), 0);
   EXPECT_EQ(p.sched_priority, 0);
+}
+
+// ---- sched_setaffinity ----
+
+namespace {
+// Restores the calling thread's CPU mask when a case ends.
+struct SavedAffinity {
+  cpu_set_t set;
+  SavedAffinity() {
+    CPU_ZERO(&set);
+    sched_getaffinity(0, sizeof set, &set);
+  }
+  ~SavedAffinity() { sched_setaffinity(0, sizeof set, &set); }
+};
+
+// Restores the calling thread's policy and priority when a case ends.
+struct SavedPolicy {
+  int policy;
+  sched_param param{};
+  SavedPolicy() : policy(sched_getscheduler(0)) { sched_getparam(0, &param); }
+  ~SavedPolicy() { sched_setscheduler(0, policy, &param); }
+};
+}  // namespace
+
+TEST(SchedSetaffinity, RoundTripsOneCpu) {
+  SavedAffinity saved;
+  int first = -1;
+  for (int i = 0; i < CPU_SETSIZE && first < 0; i++)
+    if (CPU_ISSET(i, &saved.set)) first = i;
+  ASSERT_GE(first, 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setaffinity(0, sizeof one, &one), 0);
+  cpu_set_t got;
+  CPU_ZERO(&got);
+  ASSERT_SYSCALL_SUCCEEDS(sched_getaffinity(0, sizeof got, &got));
+  EXPECT_TRUE(CPU_EQUAL(&got, &one));
+  // By tid too.
+  CPU_ZERO(&got);
+  ASSERT_SYSCALL_SUCCEEDS(sched_getaffinity(static_cast<pid_t>(syscall(SYS_gettid)), sizeof got, &got));
+  EXPECT_TRUE(CPU_EQUAL(&got, &one));
+  // Back to everything.
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setaffinity(0, sizeof saved.set, &saved.set), 0);
+  CPU_ZERO(&got);
+  ASSERT_SYSCALL_SUCCEEDS(sched_getaffinity(0, sizeof got, &got));
+  EXPECT_TRUE(CPU_EQUAL(&got, &saved.set));
+}
+
+TEST(SchedSetaffinity, CpusBeyondTheMachineAreDropped) {
+  SavedAffinity saved;
+  cpu_set_t set = saved.set;
+  CPU_SET(CPU_SETSIZE - 1, &set);
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setaffinity(0, sizeof set, &set), 0);
+  cpu_set_t got;
+  CPU_ZERO(&got);
+  ASSERT_SYSCALL_SUCCEEDS(sched_getaffinity(0, sizeof got, &got));
+  EXPECT_TRUE(CPU_EQUAL(&got, &saved.set));
+}
+
+TEST(SchedSetaffinity, EmptyMaskIsEinval) {
+  SavedAffinity saved;
+  cpu_set_t none;
+  CPU_ZERO(&none);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setaffinity(0, sizeof none, &none), EINVAL);
+  // Only CPUs that do not exist: empty once masked with the online CPUs.
+  cpu_set_t absent;
+  CPU_ZERO(&absent);
+  CPU_SET(CPU_SETSIZE - 1, &absent);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setaffinity(0, sizeof absent, &absent), EINVAL);
+  // A zero-length mask is empty too.
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_setaffinity, 0, 0, &saved.set), EINVAL);
+}
+
+TEST(SchedSetaffinity, BadPointerAndPidFail) {
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_setaffinity, 0, sizeof(cpu_set_t), reinterpret_cast<void*>(8)), EFAULT);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(0, &set);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setaffinity(INT_MAX, sizeof set, &set), ESRCH);
+}
+
+// ---- scheduling policies ----
+
+TEST(SchedSetscheduler, BatchAndIdleRoundTrip) {
+  SavedPolicy saved;
+  sched_param p{0};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_BATCH, &p), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_BATCH);
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_IDLE, &p), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_IDLE);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(getpid()), SCHED_IDLE);
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_OTHER, &p), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_OTHER);
+}
+
+TEST(SchedSetscheduler, ResetOnForkFlagIsReported) {
+  SavedPolicy saved;
+  sched_param p{0};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK, &p), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_BATCH | SCHED_RESET_ON_FORK);
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_OTHER, &p), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_OTHER);
+}
+
+TEST(SchedSetscheduler, InvalidArgumentsAreEinval) {
+  SavedPolicy saved;
+  sched_param p{0};
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(0, 12345, &p), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, nullptr), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(-1, SCHED_OTHER, &p), EINVAL);
+  // Non-real-time policies take priority 0 only; real-time ones 1..99.
+  sched_param five{5};
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(0, SCHED_OTHER, &five), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(0, SCHED_BATCH, &five), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(0, SCHED_FIFO, &p), EINVAL);
+  sched_param high{100};
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(0, SCHED_RR, &high), EINVAL);
+  // SCHED_DEADLINE needs sched_setattr.
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(0, 6, &p), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setscheduler(INT_MAX, SCHED_OTHER, &p), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, reinterpret_cast<void*>(8)), EFAULT);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), saved.policy);
+}
+
+TEST(SchedSetscheduler, RealTimeAsRoot) {
+  SKIP_IF(geteuid() != 0, "needs root");
+  SavedPolicy saved;
+  sched_param p{1};
+  int r = sched_setscheduler(0, SCHED_FIFO, &p);
+  SKIP_IF(r == -1 && errno == EPERM, "no CAP_SYS_NICE here");
+  ASSERT_SYSCALL_SUCCEEDS_WITH(r, 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_FIFO);
+  sched_param got{-1};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getparam(0, &got), 0);
+  EXPECT_EQ(got.sched_priority, 1);
+  // sched_setparam keeps the policy and changes the priority.
+  sched_param two{2};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_setparam(0, &two), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getparam(0, &got), 0);
+  EXPECT_EQ(got.sched_priority, 2);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_FIFO);
+  sched_param zero{0};
+  EXPECT_SYSCALL_FAILS_WITH(sched_setparam(0, &zero), EINVAL);
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_OTHER, &zero), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_getscheduler(0), SCHED_OTHER);
+}
+
+TEST(SchedSetscheduler, RealTimeWithoutPrivilegeIsEperm) {
+  SKIP_IF(geteuid() != 0, "needs root to drop privileges");
+  pid_t child = fork();
+  ASSERT_SYSCALL_SUCCEEDS(child);
+  if (child == 0) {
+    rlimit none{0, 0};
+    if (setrlimit(RLIMIT_RTPRIO, &none) != 0) _exit(2);
+    if (setuid(65534) != 0) _exit(3);
+    sched_param p{1};
+    if (sched_setscheduler(0, SCHED_FIFO, &p) != -1 || errno != EPERM) _exit(4);
+    if (sched_setscheduler(0, SCHED_RR, &p) != -1 || errno != EPERM) _exit(5);
+    // Non-real-time policies need no privilege.
+    sched_param zero{0};
+    if (sched_setscheduler(0, SCHED_BATCH, &zero) != 0) _exit(6);
+    if (sched_setscheduler(0, SCHED_OTHER, &zero) != 0) _exit(7);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_SYSCALL_SUCCEEDS_WITH(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(SchedSetparam, NonRealTimeTakesZeroOnly) {
+  SavedPolicy saved;
+  sched_param zero{0};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_OTHER, &zero), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_setparam(0, &zero), 0);
+  sched_param one{1};
+  EXPECT_SYSCALL_FAILS_WITH(sched_setparam(0, &one), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_setparam, 0, nullptr), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setparam(-1, &zero), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_setparam(INT_MAX, &zero), ESRCH);
+}
+
+TEST(SchedGetparam, InvalidArgumentsFail) {
+  sched_param p;
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_getparam, 0, nullptr), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_getparam(-1, &p), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_getparam(INT_MAX, &p), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(sched_getscheduler(-1), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sched_getscheduler(INT_MAX), ESRCH);
+}
+
+TEST(Getcpu, CpuIsBelowTheProcessorCount) {
+  unsigned cpu = UINT_MAX;
+  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_getcpu, &cpu, nullptr, nullptr));
+  EXPECT_LT(static_cast<long>(cpu), sysconf(_SC_NPROCESSORS_CONF));
+  EXPECT_GE(sched_getcpu(), 0);
 }
