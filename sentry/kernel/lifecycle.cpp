@@ -12,6 +12,7 @@
 #include "sentry/kernel/robust_list.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/kernel/timers.h"
+#include "sentry/kernel/vfork.h"
 #include "sentry/kernel/sandbox.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/platform/stub_process.h"
@@ -32,6 +33,7 @@ siginfo_t child_exit_siginfo(const Process& child) {
 
 void process_exited(Process& p, int wait_status) {
   if (p.zombie) return;
+  copy_back_vfork_memory(p);  // while its host process is still there
   int expected = -1;
   p.exit_status.compare_exchange_strong(expected, wait_status);
   p.zombie = true;

@@ -158,6 +158,8 @@ class Process {
   fs::FdTable& fds() const { return *m_fds; }
   fs::FsContext& fs() const { return *m_fs; }
   void set_fds(std::shared_ptr<fs::FdTable> t) { m_fds = std::move(t); }
+  std::shared_ptr<fs::FdTable> shared_fds() const { return m_fds; }
+  std::shared_ptr<fs::FsContext> shared_fs() const { return m_fs; }
   void set_fs(std::shared_ptr<fs::FsContext> f) { m_fs = std::move(f); }
 
   Thread& main_thread() const { return *m_threads.front(); }
@@ -212,6 +214,10 @@ class Process {
   bool zombie = false;
   bool reaped = false;
   bool vfork_released = false;  // a vfork child has exec'd or exited
+  // A CLONE_VM | CLONE_VFORK child: what it writes goes back to its parent
+  // (sentry/kernel/vfork.h); the caller's stack pointer at the vfork.
+  bool vfork_shares_memory = false;
+  uint64_t vfork_caller_sp = 0;
   int exit_signal = SIGCHLD;    // what its parent gets when it ends (clone's CSIGNAL)
   WaitQueue child_event;        // a child changed state (wait4 waits here)
   WaitQueue vfork_done;         // this vfork child released its parent

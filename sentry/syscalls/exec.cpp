@@ -19,6 +19,7 @@
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/robust_list.h"
 #include "sentry/kernel/timers.h"
+#include "sentry/kernel/vfork.h"
 #include "sentry/loader/stack.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/syscalls/handlers.h"
@@ -106,6 +107,7 @@ Coro<ErrorOr<int64_t>> do_execve(SyscallContext& ctx, int dirfd, uint64_t path_a
     terminate_process(p, SIGSEGV);
     return Errno::FAULT;
   };
+  copy_back_vfork_memory(p);
   if (p.live_threads() > 1) {
     auto ended = co_await end_other_threads(t);
     if (ended.is_error()) co_return fatal(ended.error());

@@ -161,8 +161,9 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   if (flags & ~kSupportedCloneFlags) co_return Errno::INVAL;
   // Without CLONE_VFORK a child sharing memory would need a shared address
   // space across processes; with it, a copy behaves the same until the
-  // child execs or exits, which the parent waits for. FIXME: memory written
-  // by a vfork child before exec is not seen by the parent.
+  // child execs or exits, which the parent waits for, and what the child
+  // wrote is copied back then (sentry/kernel/vfork.h). FIXME: CLONE_VM
+  // without CLONE_VFORK, and a vfork child's mmap and munmap.
   if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) co_return Errno::NOSYS;
   if ((flags & (CLONE_FS | CLONE_FILES)) && !(flags & CLONE_VFORK)) co_return Errno::NOSYS;
   ucontext_t* uc = parent.stub().trapped_context(t.slot_index(), t.ucontext_off);
@@ -207,8 +208,13 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   child.no_new_privs = parent.no_new_privs;
   child.dumpable = parent.dumpable;
   child.address_space() = parent.address_space();
-  child.set_fds(parent.fds().clone());
-  child.set_fs(parent.fs().clone());
+  // CLONE_FILES and CLONE_FS share the tables; without them the child gets copies.
+  child.set_fds((flags & CLONE_FILES) ? parent.shared_fds() : parent.fds().clone());
+  child.set_fs((flags & CLONE_FS) ? parent.shared_fs() : parent.fs().clone());
+  if ((flags & CLONE_VM) && (flags & CLONE_VFORK)) {
+    child.vfork_shares_memory = true;
+    child.vfork_caller_sp = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
+  }
   child.set_stub(std::move(child_stub));
   Thread& ct = child.add_thread(t.slot_index(), pid);
   ct.ucontext_off = t.ucontext_off;

@@ -17,6 +17,7 @@
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/robust_list.h"
 #include "sentry/kernel/signals.h"
+#include "sentry/kernel/vfork.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -265,6 +266,7 @@ Coro<ErrorOr<int64_t>> sys_exit_group(SyscallContext& ctx) {
   int expected = -1;
   ctx.process().exit_status.compare_exchange_strong(expected, code << 8);
   slot->op_args[0] = static_cast<uint64_t>(code);
+  copy_back_vfork_memory(ctx.process());  // before the stub ends its host process
   ctx.replied = true;
   record_exit_usage(ctx.process());  // its CPU time, before the stub ends it (cpu_time.h)
   futex_process_exit(ctx.process());  // robust lists, while the memory is there (robust_list.h)

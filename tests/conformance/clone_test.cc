@@ -570,7 +570,6 @@ TEST(Clone, VmWithoutThreadSharesMemoryAndIsWaitable) {
 }
 
 TEST(Clone, VforkFlagSuspendsParentUntilChildExits) {
-  MOAT_KNOWN_FAILURE("CLONE_VM|CLONE_VFORK child runs on a copy of the parent's memory");
   char* stack = static_cast<char*>(mmap(nullptr, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   ASSERT_TRUE(stack != MAP_FAILED);
   g_vm_word = 0;

@@ -240,7 +240,6 @@ TEST(Fork, PendingSignalsNotInheritedButMaskIs) {
 // ---------------------------------------------------------------- vfork
 
 TEST(Vfork, ChildWritesAreVisibleToParent) {
-  MOAT_KNOWN_FAILURE("vfork child runs on a copy of the parent's memory");
   static volatile int shared_word;
   shared_word = 1;
   fflush(nullptr);
@@ -312,7 +311,6 @@ TEST(Vfork, ParentResumesWhenChildExecs) {
 }
 
 TEST(PosixSpawn, MissingProgramIsEnoent) {
-  MOAT_KNOWN_FAILURE("vfork child's memory is a copy: glibc never sees the exec error, returns 0");
   pid_t pid = -1;
   char* argv[] = {const_cast<char*>("nope"), nullptr};
   int r = posix_spawn(&pid, "/nonexistent/conf-missing-program", nullptr, nullptr, argv, environ);
@@ -324,7 +322,6 @@ TEST(PosixSpawn, MissingProgramIsEnoent) {
 }
 
 TEST(PosixSpawn, MissingProgramOnPathIsEnoent) {
-  MOAT_KNOWN_FAILURE("vfork child's memory is a copy: glibc never sees the exec error, returns 0");
   pid_t pid = -1;
   char* argv[] = {const_cast<char*>("nope"), nullptr};
   int r = posix_spawnp(&pid, "conf-missing-program-xyz", nullptr, nullptr, argv, environ);
