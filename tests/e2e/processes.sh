@@ -11,6 +11,18 @@ x=$(echo inner | tr a-z A-Z); echo "got $x"
 (echo in a subshell; exit 3); echo "subshell status $?"
 for i in 1 2 3; do echo "line $i"; done | wc -l
 false || echo "false failed as it should"'
+compare "busybox sh: traps, background jobs, wait, stop and continue" cat /bin/busybox sh -c '
+trap "echo got USR1" USR1
+trap "echo bye" EXIT
+sleep 0.2 & p1=$!
+(sleep 0.1; echo bg done) & p2=$!
+wait $p2; echo "wait2 $?"
+kill -USR1 $$
+wait $p1; echo "wait1 $?"
+sh -c "kill -TERM \$\$"; echo "killed $?"
+sleep 5 & p3=$!
+kill -STOP $p3; kill -CONT $p3; kill $p3; wait $p3 2>/dev/null; echo "stopped, continued, killed: $?"
+for i in 1 2 3; do echo $i; done | while read n; do echo "n=$n"; done'
 compare "python fork and waitpid" cat "$PYTHON" -c '
 import os
 pid = os.fork()
