@@ -121,9 +121,10 @@ std::string format_status(Process& p) {
   s += "SigPnd:\t" + hex_mask(thread_pending) + "\nShdPnd:\t" + hex_mask(p.pending.mask()) + "\n";
   s += "SigBlk:\t" + hex_mask(blocked) + "\nSigIgn:\t" + hex_mask(ignored) + "\nSigCgt:\t" +
        hex_mask(caught) + "\n";
-  // A sandboxed process holds no capabilities on the host.
-  s += "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n";
-  s += "CapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n";
+  // The guest's own capability sets (its host process holds none).
+  s += "CapInh:\t" + hex_mask(p.creds.cap_inheritable) + "\nCapPrm:\t" + hex_mask(p.creds.cap_permitted) +
+       "\nCapEff:\t" + hex_mask(p.creds.cap_effective) + "\nCapBnd:\t" + hex_mask(kAllCapabilities) +
+       "\nCapAmb:\t0000000000000000\n";
   s += std::string("NoNewPrivs:\t") + (p.no_new_privs ? "1" : "0") + "\nSeccomp:\t0\n";
   return s;
 }

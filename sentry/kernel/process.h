@@ -42,9 +42,16 @@ struct ExitNotifier;
 // sigaltstack's SS_AUTODISARM (linux/signal.h; not every libc header has it).
 constexpr int kSsAutodisarm = 1 << 31;
 
+// The capabilities of Linux 6.x (CAP_LAST_CAP is 40).
+constexpr uint64_t kAllCapabilities = (1ULL << 41) - 1;
+
 struct Credentials {
   uid_t uid = 0, euid = 0, suid = 0;
   gid_t gid = 0, egid = 0, sgid = 0;
+  std::vector<gid_t> groups;  // supplementary (setgroups)
+  // Capability sets as the guest sees them (capabilities(7)); the guest's
+  // root starts with all of them, inside the sandbox only.
+  uint64_t cap_effective = kAllCapabilities, cap_permitted = kAllCapabilities, cap_inheritable = 0;
 };
 
 // rt_sigaction state as recorded for the guest (delivery comes with the

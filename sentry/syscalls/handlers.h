@@ -181,6 +181,8 @@ MOAT_SYNC(setregid);
 MOAT_SYNC(setgroups);
 MOAT_SYNC(setfsuid);
 MOAT_SYNC(setfsgid);
+MOAT_SYNC(capget);
+MOAT_SYNC(capset);
 
 // chmod.cpp: mode changes
 MOAT_SYNC(chmod);

@@ -105,8 +105,13 @@ ErrorOr<int64_t> sys_getresgid(SyscallContext& ctx) {
 
 // Implements Linux getgroups(2). The guest has no supplementary groups.
 ErrorOr<int64_t> sys_getgroups(SyscallContext& ctx) {
-  if (ctx.arg_int(0) < 0) return Errno::INVAL;
-  return 0;
+  int size = ctx.arg_int(0);
+  const std::vector<gid_t>& groups = ctx.process().creds.groups;
+  if (size < 0) return Errno::INVAL;
+  if (size == 0) return static_cast<int64_t>(groups.size());
+  if (static_cast<size_t>(size) < groups.size()) return Errno::INVAL;
+  if (!groups.empty()) TRY(ctx.mem().write(ctx.arg(1), groups.data(), groups.size() * sizeof(gid_t)));
+  return static_cast<int64_t>(groups.size());
 }
 
 // Implements Linux uname(2). The release is the host's (programs check it for

@@ -1,5 +1,7 @@
 // Conformance: getpid(2), gettid(2), getppid(2), the uid/gid getters,
 // getgroups(2), getpgid(2), getsid(2), sysinfo(2), getrusage(2).
+#include <grp.h>
+
 #include <climits>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -145,4 +147,122 @@ TEST(Getrusage, UnknownWhoIsEinval) {
 
 TEST(Getrusage, BadPointerIsEfault) {
   EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_getrusage, RUSAGE_SELF, reinterpret_cast<void*>(8)), EFAULT);
+}
+
+// capget(2) and capset(2), through the raw syscalls (no libcap).
+namespace {
+struct CapHeader {
+  uint32_t version;
+  int pid;
+};
+struct CapData {
+  uint32_t effective, permitted, inheritable;
+};
+constexpr uint32_t kCapV3 = 0x20080522;
+
+uint64_t status_hex(const char* field) {
+  FILE* f = fopen("/proc/self/status", "r");
+  if (!f) return ~0ULL;
+  char line[256];
+  uint64_t v = ~0ULL;
+  size_t n = strlen(field);
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, field, n) && line[n] == ':') v = strtoull(line + n + 1, nullptr, 16);
+  fclose(f);
+  return v;
+}
+}  // namespace
+
+TEST(Capabilities, GetReportsEffectiveWithinPermittedAndMatchesStatus) {
+  CapHeader h{kCapV3, 0};
+  CapData d[2] = {};
+  ASSERT_SYSCALL_SUCCEEDS(syscall(SYS_capget, &h, d));
+  uint64_t eff = d[0].effective | (uint64_t)d[1].effective << 32;
+  uint64_t perm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+  EXPECT_EQ(eff & ~perm, 0ULL);
+  EXPECT_EQ(status_hex("CapEff"), eff);
+  EXPECT_EQ(status_hex("CapPrm"), perm);
+}
+
+TEST(Capabilities, UnknownVersionIsEinvalAndNamesThePreferredOne) {
+  CapHeader h{0x12345678, 0};
+  CapData d[2] = {};
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_capget, &h, d), EINVAL);
+  EXPECT_EQ(h.version, kCapV3);
+  // A null data pointer asks for the version only.
+  CapHeader q{kCapV3, 0};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_capget, &q, nullptr), 0);
+}
+
+TEST(Capabilities, SetsOnlyShrinkAndEffectiveStaysWithinPermitted) {
+  pid_t child = fork();
+  if (child == 0) {
+    CapHeader h{kCapV3, 0};
+    CapData d[2] = {};
+    if (syscall(SYS_capget, &h, d) != 0) _exit(10);
+    if (!(d[0].permitted & (1u << 0))) _exit(0);  // no CAP_CHOWN to play with: nothing to check
+    // Drop CAP_CHOWN from effective only: allowed, and it can come back.
+    d[0].effective &= ~1u;
+    if (syscall(SYS_capset, &h, d) != 0) _exit(11);
+    CapData now[2] = {};
+    if (syscall(SYS_capget, &h, now) != 0 || (now[0].effective & 1u)) _exit(12);
+    d[0].effective |= 1u;
+    if (syscall(SYS_capset, &h, d) != 0) _exit(13);
+    // Drop it from permitted: then raising it is EPERM.
+    d[0].effective &= ~1u;
+    d[0].permitted &= ~1u;
+    if (syscall(SYS_capset, &h, d) != 0) _exit(14);
+    d[0].permitted |= 1u;
+    if (syscall(SYS_capset, &h, d) != -1 || errno != EPERM) _exit(15);
+    // Effective beyond permitted is EPERM too.
+    d[0].permitted &= ~1u;
+    d[0].effective |= 1u;
+    if (syscall(SYS_capset, &h, d) != -1 || errno != EPERM) _exit(16);
+    // Another process's capabilities cannot be set.
+    CapHeader other{kCapV3, getppid() > 0 ? getppid() : 1};
+    if (syscall(SYS_capget, &h, d) != 0) _exit(17);
+    if (syscall(SYS_capset, &other, d) != -1 || errno != EPERM) _exit(18);
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(Capabilities, GivingUpRootClearsThem) {
+  pid_t child = fork();
+  if (child == 0) {
+    if (getuid() != 0) _exit(0);
+    if (setresuid(1000, 1000, 1000) != 0) _exit(10);
+    CapHeader h{kCapV3, 0};
+    CapData d[2] = {};
+    if (syscall(SYS_capget, &h, d) != 0) _exit(11);
+    _exit(d[0].effective || d[0].permitted || d[1].effective || d[1].permitted ? 12 : 0);
+  }
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(Groups, SetgroupsThenGetgroupsRoundTrips) {
+  pid_t child = fork();
+  if (child == 0) {
+    if (getuid() != 0) _exit(0);
+    gid_t set[3] = {10, 20, 30};
+    if (setgroups(3, set) != 0) _exit(10);
+    gid_t got[8] = {};
+    if (getgroups(0, got) != 3) _exit(11);
+    if (getgroups(8, got) != 3 || got[0] != 10 || got[1] != 20 || got[2] != 30) _exit(12);
+    if (getgroups(1, got) != -1 || errno != EINVAL) _exit(13);
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
