@@ -15,6 +15,7 @@
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
+#include "fs/ops.h"
 #include "sentry/kernel/exec.h"
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/robust_list.h"
@@ -83,6 +84,11 @@ Coro<ErrorOr<int64_t>> do_execve(SyscallContext& ctx, int dirfd, uint64_t path_a
   Process& p = ctx.process();
   if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) co_return Errno::INVAL;
   CO_TRY_ASSIGN(std::string path, ctx.mem().read_string(path_addr, PATH_MAX - 1));
+  if ((flags & AT_SYMLINK_NOFOLLOW) && !path.empty()) {
+    // execveat(2): a symbolic link as the final component is ELOOP.
+    auto last = fs::resolve_at(p, dirfd, path, AT_SYMLINK_NOFOLLOW);
+    if (!last.is_error() && last.value().node().is_symlink()) co_return Errno::LOOP;
+  }
   if (path.empty()) {
     if (!(flags & AT_EMPTY_PATH)) co_return Errno::NOENT;
     CO_TRY_ASSIGN(RefPtr<fs::File> file, p.fds().get(dirfd));
