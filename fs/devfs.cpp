@@ -4,13 +4,14 @@
 
 #include <cstring>
 
+#include "fs/pty.h"
 #include "fs/synthetic.h"
 
 namespace moat::fs {
 
 namespace {
 
-enum class Dev { Null, Zero, Full, Random, Urandom, Tty };
+enum class Dev { Null, Zero, Full, Random, Urandom };
 
 std::shared_ptr<const FsInfo> devfs_info() {
   static const auto info = std::make_shared<const FsInfo>(FsInfo{makedev(0, 5), 0x01021994, false, "devtmpfs"});
@@ -33,7 +34,6 @@ class DevFile final : public File {
         if (n < 0) return last_host_errno();
         return static_cast<size_t>(n);
       }
-      case Dev::Tty: break;
     }
     return Errno::NXIO;
   }
@@ -61,9 +61,7 @@ class DevNode final : public Node {
     return st;
   }
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override {
-    // FIXME: no controlling terminal in the sandbox yet.
-    if (m_dev == Dev::Tty) return Errno::NXIO;
-    return RefPtr<File>::adopt(new DevFile(loc, flags, m_dev));
+    return RefPtr<File>::adopt(new DevFile(loc, flags & ~O_NOCTTY, m_dev));
   }
 
  private:
@@ -82,12 +80,14 @@ RefPtr<Node> create_devfs() {
   root->add("full", make_ref<DevNode>(4, Dev::Full, makedev(1, 7)));
   root->add("random", make_ref<DevNode>(5, Dev::Random, makedev(1, 8)));
   root->add("urandom", make_ref<DevNode>(6, Dev::Urandom, makedev(1, 9)));
-  root->add("tty", make_ref<DevNode>(7, Dev::Tty, makedev(5, 0)));
+  DevPtsNodes pts = create_devpts(info, 14, 7);  // fs/pty.h
+  root->add("tty", pts.tty);
+  root->add("ptmx", pts.ptmx);
   root->add("stdin", make_ref<SynthSymlink>(info, 8, std::string("/proc/self/fd/0")));
   root->add("stdout", make_ref<SynthSymlink>(info, 9, std::string("/proc/self/fd/1")));
   root->add("stderr", make_ref<SynthSymlink>(info, 10, std::string("/proc/self/fd/2")));
   root->add("fd", make_ref<SynthSymlink>(info, 11, std::string("/proc/self/fd")));
-  root->add("pts", make_ref<SynthDir>(info, 12, 0755));
+  root->add("pts", pts.pts);
   root->add("shm", make_ref<SynthDir>(info, 13, 01777));  // shadowed by a tmpfs mount
   return root;
 }

@@ -1,5 +1,6 @@
 #include "fs/fd_table.h"
 
+#include "fs/locks.h"
 #include "sentry/kernel/process.h"
 
 namespace moat::fs {
@@ -9,6 +10,13 @@ uint64_t nofile_limit(const Process& process) {
   if (cur == 0) return kDefaultNofile;
   // The fd number must fit an int (Linux caps at sysctl_nr_open, 1M by default).
   return std::min<uint64_t>(cur, 1u << 20);
+}
+
+// Closing any fd of a file releases the POSIX locks this table holds on it
+// (filp_close -> locks_remove_posix). Called outside the table's lock.
+FdTable::~FdTable() {
+  for (auto& e : m_entries.with_lock([](auto& v) { return std::exchange(v, {}); }))
+    if (e.file) release_posix_locks(this, *e.file);
 }
 
 ErrorOr<int> FdTable::allocate(RefPtr<File> file, bool cloexec, int min_fd, uint64_t limit) {
@@ -33,6 +41,7 @@ ErrorOr<void> FdTable::install_at(int fd, RefPtr<File> file, bool cloexec, uint6
     old = std::move(v[fd].file);
     v[fd] = Entry{std::move(file), cloexec};
   });
+  if (old) release_posix_locks(this, *old);
   return {};  // `old` is released here, outside the lock
 }
 
@@ -59,12 +68,14 @@ ErrorOr<void> FdTable::set_cloexec(int fd, bool cloexec) {
 }
 
 ErrorOr<RefPtr<File>> FdTable::remove(int fd) {
-  return m_entries.with_lock([&](auto& v) -> ErrorOr<RefPtr<File>> {
+  RefPtr<File> f = TRY(m_entries.with_lock([&](auto& v) -> ErrorOr<RefPtr<File>> {
     if (fd < 0 || static_cast<size_t>(fd) >= v.size() || !v[fd].file) return Errno::BADF;
-    RefPtr<File> f = std::move(v[fd].file);
+    RefPtr<File> out = std::move(v[fd].file);
     v[fd] = Entry{};
-    return f;
-  });
+    return out;
+  }));
+  release_posix_locks(this, *f);
+  return f;
 }
 
 void FdTable::close_on_exec() {
@@ -76,6 +87,7 @@ void FdTable::close_on_exec() {
         e = Entry{};
       }
   });
+  for (const auto& f : doomed) release_posix_locks(this, *f);
 }
 
 std::shared_ptr<FdTable> FdTable::clone() const {

@@ -24,6 +24,8 @@ uint64_t nofile_limit(const Process& process);
 
 class FdTable {
  public:
+  FdTable() = default;
+  ~FdTable();
   // Installs file at the lowest free fd >= min_fd; EMFILE at or past limit.
   ErrorOr<int> allocate(RefPtr<File> file, bool cloexec, int min_fd, uint64_t limit);
   // Installs file at exactly fd, replacing (and closing) what was there.

@@ -1,5 +1,7 @@
 #include "fs/file.h"
 
+#include "fs/locks.h"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -8,6 +10,8 @@
 namespace moat::fs {
 
 File::File(Location loc, int flags) : m_flags(flags), m_loc(std::move(loc)) {}
+
+File::~File() { release_description_locks(this); }
 
 Coro<ErrorOr<size_t>> File::read(std::span<std::byte>, int64_t) { co_return Errno::INVAL; }
 Coro<ErrorOr<size_t>> File::write(std::span<const std::byte>, int64_t) { co_return Errno::INVAL; }

@@ -28,7 +28,8 @@ constexpr int kSettableStatusFlags = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT 
 
 class File : public RefCounted<File> {
  public:
-  virtual ~File() = default;
+  // Releases the flock and OFD locks the description holds (fs/locks.h).
+  virtual ~File();
 
   int flags() const { return m_flags.load(std::memory_order_relaxed); }
   void set_status_flags(int f) {

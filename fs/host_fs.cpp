@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +36,13 @@ ErrorOr<RefPtr<Node>> HostNode::create_root(const std::string& host_dir) {
 }
 
 ErrorOr<struct stat> HostNode::stat() const { return fstat_empty(m_fd.get()); }
+
+ErrorOr<struct statfs> HostNode::statfs() const {
+  struct statfs sf {};
+  if (::fstatfs(m_fd.get(), &sf) < 0) return last_host_errno();
+  sf.f_flags |= ST_RDONLY;  // the sandbox never writes the host root
+  return sf;
+}
 
 ErrorOr<RefPtr<Node>> HostNode::lookup(const Caller&, std::string_view name) {
   if (!is_dir()) return Errno::NOTDIR;
@@ -107,12 +115,6 @@ ErrorOr<size_t> HostFile::pread_sync(std::span<std::byte> buf, uint64_t offset) 
   ssize_t r = ::pread(m_fd.get(), buf.data(), buf.size(), static_cast<off_t>(offset));
   if (r < 0) return last_host_errno();
   return static_cast<size_t>(r);
-}
-
-ErrorOr<struct stat> HostFile::stat() const {
-  struct stat st {};
-  if (::fstat(m_fd.get(), &st) < 0) return last_host_errno();
-  return st;
 }
 
 }  // namespace moat::fs

@@ -24,10 +24,13 @@ class HostNode final : public Node {
 
   const FsInfo& fs_info() const override { return *m_fs; }
   ErrorOr<struct stat> stat() const override;
+  ErrorOr<struct statfs> statfs() const override;
   ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) override;
   ErrorOr<std::string> readlink(const Caller&) const override;
   ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;
+  // Nothing the guest can write reaches the host files: nothing to flush.
+  ErrorOr<void> fsync() override { return {}; }
 
   int path_fd() const { return m_fd.get(); }
 
@@ -42,7 +45,8 @@ class HostNode final : public Node {
   std::string m_name;
 };
 
-// A regular host file opened for reading.
+// A regular host file opened for reading. Its stat is its node's, so that an
+// overlay above shows one inode through paths and descriptors alike.
 class HostFile final : public File {
  public:
   static RefPtr<File> create(const Location& loc, int flags, UniqueFd fd) {
@@ -50,7 +54,6 @@ class HostFile final : public File {
   }
   Coro<ErrorOr<size_t>> read(std::span<std::byte> buf, int64_t offset) override;
   ErrorOr<size_t> pread_sync(std::span<std::byte> buf, uint64_t offset) override;
-  ErrorOr<struct stat> stat() const override;
   int mmap_fd() const override { return m_fd.get(); }
 
  private:

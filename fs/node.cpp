@@ -3,8 +3,11 @@
 #include "fs/file.h"
 
 #include <dirent.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <ctime>
 
 namespace moat::fs {
@@ -61,6 +64,53 @@ bool Location::contains(const Node* n) const {
 }
 
 RefPtr<File> Node::magic_target() const { return nullptr; }
+
+bool Caller::in_group(gid_t g) const {
+  if (g == gid) return true;
+  if (!process) return false;
+  const auto& groups = process->creds.groups;
+  return std::find(groups.begin(), groups.end(), g) != groups.end();
+}
+
+ErrorOr<struct statfs> Node::statfs() const {
+  const FsInfo& info = fs_info();
+  struct statfs sf {};
+  sf.f_type = info.magic;
+  sf.f_bsize = 4096;
+  sf.f_frsize = 4096;
+  sf.f_namelen = NAME_MAX;
+  sf.f_fsid.__val[0] = static_cast<int>(info.dev);
+  sf.f_flags = kDefaultStatfsFlags | (info.read_only ? ST_RDONLY : 0);
+  return sf;
+}
+
+ErrorOr<void> may_chown(const Caller& caller, const struct stat& st, uid_t uid, gid_t gid) {
+  if (caller.uid == 0) return {};  // CAP_CHOWN
+  bool owner = caller.uid == st.st_uid;
+  if (uid != static_cast<uid_t>(-1) && !(owner && uid == st.st_uid)) return Errno::PERM;
+  if (gid != static_cast<gid_t>(-1) && !(owner && (gid == st.st_gid || caller.in_group(gid)))) return Errno::PERM;
+  // Even chown(-1, -1) clears set-id bits, a mode change only the owner may make.
+  if (!owner && !S_ISDIR(st.st_mode) && (st.st_mode & S_ISUID || (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)))
+    return Errno::PERM;
+  return {};
+}
+
+ErrorOr<void> may_set_times(const Caller& caller, const struct stat& st, const struct timespec& atime,
+                            const struct timespec& mtime) {
+  if (caller.uid == 0 || caller.uid == st.st_uid) return {};  // CAP_FOWNER or the owner
+  // Only "both now" (or a null times) is a touch, allowed with write access;
+  // anything else, UTIME_OMIT included, is the owner's (vfs_utimes).
+  if (atime.tv_nsec != UTIME_NOW || mtime.tv_nsec != UTIME_NOW) return Errno::PERM;
+  return check_access(st, caller, W_OK);
+}
+
+mode_t mode_after_chown(mode_t mode) {
+  if (S_ISDIR(mode)) return mode;
+  mode &= ~S_ISUID;
+  // A setgid bit without group execute marks mandatory locking, not privilege: it stays.
+  if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) mode &= ~S_ISGID;
+  return mode;
+}
 
 ErrorOr<void> check_access(const struct stat& st, const Caller& caller, int mask) {
   mask &= R_OK | W_OK | X_OK;

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -33,6 +34,9 @@ struct Caller {
   gid_t gid = 0;
 
   static Caller of(Process& p) { return Caller{&p, p.creds.euid, p.creds.egid}; }
+  // Whether gid is the caller's group or one of its supplementary groups
+  // (in_group_p).
+  bool in_group(gid_t g) const;
 };
 
 // One filesystem instance; its dev number is what stat reports for synthetic
@@ -43,6 +47,11 @@ struct FsInfo {
   bool read_only = false;
   const char* name = "";
 };
+
+// statfs f_flags: Linux reports ST_VALID beside the mount flags
+// (calculate_f_flags); the sandbox's mounts are all relatime.
+constexpr unsigned long kStValid = 0x0020;
+constexpr unsigned long kDefaultStatfsFlags = kStValid | 0x1000 /* ST_RELATIME */;
 
 struct DirEntry {
   std::string name;
@@ -91,6 +100,9 @@ class Node : public RefCounted<Node> {
 
   virtual const FsInfo& fs_info() const = 0;
   virtual ErrorOr<struct stat> stat() const = 0;
+  // statfs(2) of the filesystem holding the node; by default made up from
+  // fs_info() (no block counts).
+  virtual ErrorOr<struct statfs> statfs() const;
 
   // Looks a child up without following symlinks. ENOTDIR for non-directories.
   virtual ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) { return Errno::NOTDIR; }
@@ -105,6 +117,11 @@ class Node : public RefCounted<Node> {
   virtual ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
   virtual ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
   virtual ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) { return refuse(); }
+  // mknod(2) of a FIFO, socket or device node (regular files go through
+  // create). Device nodes are refused before this (fs/ops.cpp).
+  virtual ErrorOr<void> mknod(const Caller&, std::string_view name, mode_t mode, dev_t dev) { return refuse(); }
+  // A new name for target, a node of the same filesystem (link(2)).
+  virtual ErrorOr<void> link(const Caller&, std::string_view name, Node& target) { return refuse(); }
   virtual ErrorOr<void> unlink(const Caller&, std::string_view name, UnlinkKind) { return refuse(); }
   // Renames child old_name of this directory to new_name in new_dir (same fs).
   virtual ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
@@ -115,6 +132,19 @@ class Node : public RefCounted<Node> {
   // chmod(2) on this node: the owner or a privileged caller; EROFS on a
   // read-only filesystem (refuse()).
   virtual ErrorOr<void> chmod(const Caller&, mode_t mode) { return refuse(); }
+  // chown(2): (uid_t)-1 and (gid_t)-1 keep the current ids. Checks
+  // may_chown; clears the set-id bits of non-directories.
+  virtual ErrorOr<void> chown(const Caller&, uid_t uid, gid_t gid) { return refuse(); }
+  // utimensat(2): each time may be UTIME_NOW or UTIME_OMIT. Checks
+  // may_set_times; ctime becomes now.
+  virtual ErrorOr<void> set_times(const Caller&, const struct timespec& atime, const struct timespec& mtime) {
+    return refuse();
+  }
+  // fallocate(2) on a regular file (the description is checked by the caller).
+  virtual ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) { return Errno::NOTSUP; }
+  // fsync(2): filesystems without it answer EINVAL, as Linux does for
+  // files whose f_op has no fsync (procfs, devices, pipes).
+  virtual ErrorOr<void> fsync() { return Errno::INVAL; }
 
   // A magic link (/proc/PID/fd/N) resolves to an open file, not to a path.
   virtual RefPtr<File> magic_target() const;
@@ -141,6 +171,21 @@ class Node : public RefCounted<Node> {
 // generic_permission() does: uid 0 passes r/w always, x only when the node is
 // a directory or has some x bit.
 ErrorOr<void> check_access(const struct stat& st, const Caller& caller, int mask);
+
+// The ownership rules of chown(2) (chown_ok, chgrp_ok): uid 0 may do
+// anything; the owner may keep its uid and give the file to one of its
+// groups; anything else is EPERM.
+ErrorOr<void> may_chown(const Caller& caller, const struct stat& st, uid_t uid, gid_t gid);
+
+// The rules of utimensat(2): the owner (or uid 0) may set any time; others
+// may only set both to now (a touch), with write access (EACCES), and get
+// EPERM for anything else.
+ErrorOr<void> may_set_times(const Caller& caller, const struct stat& st, const struct timespec& atime,
+                            const struct timespec& mtime);
+
+// The mode a chown leaves: set-user-id goes, and set-group-id with group
+// execute, on non-directories (notify_change with ATTR_KILL_SUID / SGID).
+mode_t mode_after_chown(mode_t mode);
 
 // DT_* for S_IF* bits.
 unsigned char dirent_type(mode_t mode);

@@ -14,7 +14,7 @@ namespace moat::fs {
 namespace {
 
 ErrorOr<Vfs*> ensure_vfs(Sandbox& sandbox) {
-  if (!sandbox.has_vfs()) sandbox.set_vfs(TRY(Vfs::create(sandbox.config().root_dir)));
+  if (!sandbox.has_vfs()) sandbox.set_vfs(TRY(Vfs::create(sandbox.config().root_dir, sandbox.config().root_overlay)));
   return &sandbox.vfs();
 }
 
@@ -162,7 +162,8 @@ ErrorOr<RefPtr<File>> open_path_from(Process& process, const Location& start_dir
     if (acc == O_WRONLY || acc == O_RDWR || acc == O_ACCMODE || (flags & O_TRUNC)) mask |= W_OK;
     TRY(may_access(caller, node, mask));
   }
-  RefPtr<File> file = TRY(node.open(caller, loc, stored));
+  // O_NOCTTY reaches terminals (fs/pty.cpp: opening one may make it the controlling terminal).
+  RefPtr<File> file = TRY(node.open(caller, loc, S_ISCHR(node.type()) ? stored | (flags & O_NOCTTY) : stored));
   if ((flags & O_TRUNC) && !created && node.is_regular()) TRY(node.truncate(0));
   return file;
 }
@@ -242,6 +243,67 @@ ErrorOr<void> symlink_at(Process& process, std::string_view target, int dirfd, s
   Caller caller = Caller::of(process);
   auto parent = TRY(filename_create(process, caller, dirfd, path, NewEntry::NonDirectory));
   return parent.dir.node().symlink(caller, parent.name, target);
+}
+
+namespace {
+
+// may_linkat() with fs.protected_hardlinks = 1: a caller that neither owns
+// the file nor could read and write it may not link it (nor a set-id file).
+ErrorOr<void> may_link(const Caller& caller, const Node& target) {
+  if (caller.uid == 0) return {};  // CAP_FOWNER
+  auto st = TRY(target.stat());
+  if (st.st_uid == caller.uid) return {};
+  bool setid = (st.st_mode & S_ISUID) || (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+  if (S_ISREG(st.st_mode) && !setid && !check_access(st, caller, R_OK | W_OK).is_error()) return {};
+  return Errno::PERM;
+}
+
+}  // namespace
+
+ErrorOr<void> link_at(Process& process, int olddirfd, std::string_view oldpath, int newdirfd,
+                      std::string_view newpath, int flags) {
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Errno::INVAL;
+  Caller caller = Caller::of(process);
+  // link(2) does not follow a symlink in oldpath unless AT_SYMLINK_FOLLOW.
+  int resolve_flags = (flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW;
+  if (flags & AT_EMPTY_PATH) {
+    // Linking an open file by its fd needs CAP_DAC_READ_SEARCH.
+    if (oldpath.empty() && caller.uid != 0) return Errno::NOENT;
+    resolve_flags |= AT_EMPTY_PATH;
+  }
+  Location old = TRY(resolve_at(process, olddirfd, oldpath, resolve_flags));
+  auto parent = TRY(filename_create(process, caller, newdirfd, newpath, NewEntry::NonDirectory));
+  Node& target = old.node();
+  // Another mount: EXDEV (do_linkat compares the mounts first).
+  if (old.anonymous || &target.fs_info() != &parent.dir.node().fs_info()) return Errno::XDEV;
+  TRY(may_link(caller, target));
+  if (target.is_dir()) return Errno::PERM;
+  return parent.dir.node().link(caller, parent.name, target);
+}
+
+ErrorOr<void> mknod_at(Process& process, int dirfd, std::string_view path, mode_t mode, dev_t dev) {
+  // may_mknod() looks at the type before the path.
+  mode_t type = mode & S_IFMT;
+  switch (type) {
+    case 0: type = S_IFREG; break;
+    case S_IFREG:
+    case S_IFIFO:
+    case S_IFSOCK:
+    case S_IFCHR:
+    case S_IFBLK: break;
+    case S_IFDIR: return Errno::PERM;
+    default: return Errno::INVAL;
+  }
+  Caller caller = Caller::of(process);
+  auto parent = TRY(filename_create(process, caller, dirfd, path, NewEntry::NonDirectory));
+  // No CAP_MKNOD inside the sandbox: a device node could name a host device.
+  if (type == S_IFCHR || type == S_IFBLK) return Errno::PERM;
+  mode_t perm = mode & 07777 & ~process.fs().umask();
+  if (type == S_IFREG) {
+    TRY(parent.dir.node().create(caller, parent.name, perm));
+    return {};
+  }
+  return parent.dir.node().mknod(caller, parent.name, type | perm, dev);
 }
 
 ErrorOr<void> unlink_at(Process& process, int dirfd, std::string_view path, int at_flags) {

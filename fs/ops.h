@@ -42,6 +42,12 @@ ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_
 // symlinkat(2): creates path (relative to dirfd) holding target verbatim.
 ErrorOr<void> symlink_at(Process& process, std::string_view target, int dirfd, std::string_view path);
 ErrorOr<void> unlink_at(Process& process, int dirfd, std::string_view path, int at_flags);
+// linkat(2). flags: AT_SYMLINK_FOLLOW, AT_EMPTY_PATH.
+ErrorOr<void> link_at(Process& process, int olddirfd, std::string_view oldpath, int newdirfd,
+                      std::string_view newpath, int flags);
+// mknodat(2): regular files, FIFOs and sockets; device nodes are EPERM (the
+// sandbox grants no CAP_MKNOD).
+ErrorOr<void> mknod_at(Process& process, int dirfd, std::string_view path, mode_t mode, dev_t dev);
 ErrorOr<void> rename_at(Process& process, int olddirfd, std::string_view oldpath, int newdirfd,
                         std::string_view newpath, unsigned flags);
 // faccessat2(2). mode: F_OK or R_OK | W_OK | X_OK; flags: AT_EACCESS,

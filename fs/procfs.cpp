@@ -1,18 +1,31 @@
-// procfs, minimal: /proc/self and the calling process's own PID directory.
-// FIXME: other processes' directories need a process lookup in Sandbox.
+// procfs: the root of /proc, its system-wide files and /proc/sys. The PID
+// directories are in procfs_pid.cpp, the per-process text in
+// procfs_format.cpp (the layout is in procfs.h).
+//
+// What comes from where: processes, threads, mounts and the sandbox's
+// hostname from the sentry; cpuinfo, meminfo, uptime, loadavg's averages and
+// /proc/stat's CPU lines from the host, as a container on Linux sees them.
+#include "fs/procfs.h"
+
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
 
-#include "fs/fd_table.h"
-#include "fs/fs_context.h"
 #include "fs/synthetic.h"
+#include "sentry/kernel/interrupt.h"
+#include "sentry/kernel/sandbox.h"
 
 namespace moat::fs {
 
-namespace {
+namespace procfs {
 
-std::shared_ptr<const FsInfo> procfs_info() {
+const std::shared_ptr<const FsInfo>& info() {
   static const auto info = std::make_shared<const FsInfo>(FsInfo{makedev(0, 20), 0x9fa0 /* PROC_SUPER_MAGIC */, false, "proc"});
   return info;
 }
@@ -25,231 +38,319 @@ std::optional<int> parse_number(std::string_view s) {
   return v;
 }
 
-// The process a PID directory shows, if it is the caller's own.
-Process* process_for(const Caller& caller, pid_t pid) {
-  return caller.process && caller.process->pid() == pid ? caller.process : nullptr;
+Process* find_process(const Caller& caller, pid_t pid) {
+  if (!caller.process) return nullptr;
+  if (caller.process->pid() == pid) return caller.process;
+  Process* p = caller.process->sandbox().find_process(pid);
+  return p && !p->reaped ? p : nullptr;
 }
 
-ino_t pid_ino(pid_t pid, int index) { return (static_cast<ino_t>(pid) << 12) + static_cast<ino_t>(index); }
-
-class ProcFdLink final : public Node {
- public:
-  ProcFdLink(ino_t ino, RefPtr<File> file) : Node(S_IFLNK), m_ino(ino), m_file(std::move(file)) {}
-  const FsInfo& fs_info() const override { return *procfs_info(); }
-  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), m_ino, S_IFLNK | 0700, 64); }
-  ErrorOr<std::string> readlink(const Caller&) const override {
-    const Location& loc = m_file->location();
-    if (loc.anonymous || loc.empty()) return m_file->path();
-    return loc.display_path();
-  }
-  ErrorOr<RefPtr<File>> open(const Caller&, const Location&, int) override { return Errno::LOOP; }
-  RefPtr<File> magic_target() const override { return m_file; }
-
- private:
-  ino_t m_ino;
-  RefPtr<File> m_file;
-};
-
-class ProcFdDir final : public Node {
- public:
-  explicit ProcFdDir(pid_t pid) : Node(S_IFDIR), m_pid(pid) {}
-  const FsInfo& fs_info() const override { return *procfs_info(); }
-  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), pid_ino(m_pid, 1), S_IFDIR | 0500, 0, 2); }
-  ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
-    Process* p = process_for(caller, m_pid);
-    auto fd = parse_number(name);
-    if (!p || !fd) return Errno::NOENT;
-    auto file = p->fds().get(*fd);
-    if (file.is_error()) return Errno::NOENT;
-    return RefPtr<Node>(make_ref<ProcFdLink>(pid_ino(m_pid, 100 + *fd), file.release_value()));
-  }
-  ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override {
-    Process* p = process_for(caller, m_pid);
-    if (!p) return Errno::NOENT;
-    std::vector<DirEntry> out{{".", pid_ino(m_pid, 1), DT_DIR}, {"..", pid_ino(m_pid, 0), DT_DIR}};
-    for (auto& [fd, file] : p->fds().snapshot())
-      out.push_back(DirEntry{std::to_string(fd), pid_ino(m_pid, 100 + fd), DT_LNK});
-    return out;
-  }
-  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
-    return DirFile::create(loc, flags, caller);
-  }
-
- private:
-  pid_t m_pid;
-};
-
-enum class Gen { Maps, Cmdline, Environ, Comm, Status, Mounts };
-
-std::string read_guest_range(Process& p, uint64_t start, uint64_t end) {
-  if (end <= start || end - start > (1u << 20)) return {};
-  std::string s(end - start, '\0');
-  size_t n = p.mem().read_partial(start, s.data(), s.size());
-  s.resize(n);
-  return s;
+Thread* find_thread(const Caller& caller, pid_t pid, pid_t tid) {
+  Process* p = find_process(caller, pid);
+  return p ? p->thread_by_tid(tid) : nullptr;
 }
 
-std::string hex_mask(uint64_t m) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(m));
+Thread* calling_thread(const Caller& caller) {
+  Thread* t = dispatching_thread();
+  return t && caller.process && &t->process() == caller.process ? t : nullptr;
+}
+
+std::string read_host_file(const char* path) {
+  FILE* f = fopen(path, "re");
+  if (!f) return {};
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  fclose(f);
+  return out;
+}
+
+ErrorOr<struct stat> TextNode::stat() const {
+  struct stat st = synthetic_stat(*info(), m_ino, S_IFREG | m_mode, 0);
+  st.st_uid = m_uid;
+  st.st_gid = m_gid;
+  return st;
+}
+
+namespace {
+
+// A generated file open: its text as of the open, read at any offset.
+class TextFile final : public File {
+ public:
+  TextFile(const Location& loc, int flags, std::string data, WriteError write_error, Writer writer)
+      : File(loc, flags), m_data(std::move(data)), m_write_error(write_error), m_writer(std::move(writer)) {}
+
+  Coro<ErrorOr<size_t>> read(std::span<std::byte> buf, int64_t offset) override {
+    CO_TRY_ASSIGN(auto n, pread_sync(buf, static_cast<uint64_t>(effective_offset(offset))));
+    advance(offset, n);
+    co_return n;
+  }
+  ErrorOr<size_t> pread_sync(std::span<std::byte> buf, uint64_t offset) override {
+    if (offset >= m_data.size()) return size_t{0};
+    size_t n = std::min(buf.size(), m_data.size() - offset);
+    std::memcpy(buf.data(), m_data.data() + offset, n);
+    return n;
+  }
+  Coro<ErrorOr<size_t>> write(std::span<const std::byte> buf, int64_t) override {
+    if (m_writer) co_return m_writer(buf);
+    co_return m_write_error == WriteError::Io ? Errno::IO : Errno::INVAL;
+  }
+
+ private:
+  std::string m_data;
+  WriteError m_write_error;
+  Writer m_writer;
+};
+
+}  // namespace
+
+ErrorOr<RefPtr<File>> TextNode::open(const Caller& caller, const Location& loc, int flags) {
+  int acc = flags & O_ACCMODE;
+  bool wants_write = acc == O_WRONLY || acc == O_RDWR;
+  if (wants_write && m_refuse_write_open) return Errno::ACCES;
+  std::string text = TRY(m_gen(caller));
+  return RefPtr<File>::adopt(new TextFile(loc, flags, std::move(text), m_write_error, m_writer));
+}
+
+ErrorOr<struct stat> DynDir::stat() const {
+  struct stat st = synthetic_stat(*info(), m_ino, S_IFDIR | m_mode, 0, 2);
+  st.st_uid = m_uid;
+  st.st_gid = m_gid;
+  return st;
+}
+
+}  // namespace procfs
+
+namespace {
+
+using namespace procfs;
+
+// Fixed inode numbers of the root's entries.
+enum RootIno : ino_t {
+  kRootIno = 1,
+  kSelfIno,
+  kThreadSelfIno,
+  kMountsIno,
+  kCpuinfoIno,
+  kMeminfoIno,
+  kStatIno,
+  kUptimeIno,
+  kLoadavgIno,
+  kVersionIno,
+  kFilesystemsIno,
+  kSysIno,  // /proc/sys and what is under it take the numbers from here on
+};
+
+std::string host_release() {
+  struct utsname u;
+  return uname(&u) == 0 ? u.release : "6.0.0";
+}
+
+std::string host_or(const char* path, std::string fallback) {
+  std::string s = read_host_file(path);
+  return s.empty() ? std::move(fallback) : s;
+}
+
+int online_cpus() { return static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))); }
+
+// /proc/stat: the host's CPU time lines and boot time, the sandbox's
+// process counts.
+std::string format_proc_stat(const Caller& caller) {
+  std::string host = read_host_file("/proc/stat");
+  std::string out, btime = "btime 0\n", ctxt = "ctxt 0\n";
+  size_t pos = 0;
+  while (pos < host.size()) {
+    size_t end = host.find('\n', pos);
+    if (end == std::string::npos) end = host.size();
+    std::string_view line(host.data() + pos, end - pos);
+    if (line.starts_with("cpu")) out.append(line).push_back('\n');
+    if (line.starts_with("btime ")) btime = std::string(line) + "\n";
+    if (line.starts_with("ctxt ")) ctxt = std::string(line) + "\n";
+    pos = end + 1;
+  }
+  if (out.empty()) {
+    out = "cpu  0 0 0 0 0 0 0 0 0 0\n";
+    for (int i = 0; i < online_cpus(); i++) out += "cpu" + std::to_string(i) + " 0 0 0 0 0 0 0 0 0 0\n";
+  }
+  int running = 0, total = 0;
+  if (caller.process)
+    for (Process* p : caller.process->sandbox().processes()) {
+      if (p->zombie) continue;
+      total++;
+      for (Thread* t : p->live_thread_list()) running += !t->in_syscall || t == calling_thread(caller);
+    }
+  out += "intr 0\n" + ctxt + btime + "processes " + std::to_string(total) + "\nprocs_running " +
+         std::to_string(std::max(running, 1)) + "\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n";
+  return out;
+}
+
+// /proc/loadavg: the host's averages; runnable/total tasks and the last pid
+// are the sandbox's.
+std::string format_loadavg(const Caller& caller) {
+  double avg[3] = {0, 0, 0};
+  std::string host = read_host_file("/proc/loadavg");
+  sscanf(host.c_str(), "%lf %lf %lf", &avg[0], &avg[1], &avg[2]);
+  int running = 1, tasks = 0;
+  pid_t last = 0;
+  if (caller.process) {
+    running = 0;
+    for (Process* p : caller.process->sandbox().processes()) {
+      if (p->zombie) continue;
+      last = std::max(last, p->pid());
+      for (Thread* t : p->live_thread_list()) {
+        tasks++;
+        running += !t->in_syscall || t == calling_thread(caller);
+        last = std::max(last, t->tid());
+      }
+    }
+  }
+  char buf[128];
+  snprintf(buf, sizeof buf, "%.2f %.2f %.2f %d/%d %d\n", avg[0], avg[1], avg[2], std::max(running, 1),
+           std::max(tasks, 1), last);
   return buf;
 }
 
-// /proc/PID/status (proc(5)), the fields programs look at.
-std::string format_status(Process& p) {
-  char umask[16];
-  snprintf(umask, sizeof umask, "%04o", p.fs().umask());
-  const char* state = p.zombie ? "Z (zombie)" : p.stopped ? "T (stopped)" : "R (running)";
-  uint64_t ignored = 0, caught = 0;
-  for (int sig = 1; sig <= 64; sig++) {
-    uint64_t h = p.sigactions[sig].handler;
-    if (h == reinterpret_cast<uint64_t>(SIG_IGN)) ignored |= 1ULL << (sig - 1);
-    else if (h != reinterpret_cast<uint64_t>(SIG_DFL)) caught |= 1ULL << (sig - 1);
-  }
-  std::vector<Thread*> threads = p.live_thread_list();
-  uint64_t thread_pending = threads.empty() ? 0 : threads.front()->pending.mask();
-  uint64_t blocked = threads.empty() ? 0 : threads.front()->signal_mask;
-  auto ids = [](uint32_t a, uint32_t b, uint32_t c) {
-    return std::to_string(a) + "\t" + std::to_string(b) + "\t" + std::to_string(c) + "\t" + std::to_string(b) + "\n";
-  };
-  std::string s = "Name:\t" + p.comm + "\nUmask:\t" + umask + "\nState:\t" + state + "\n";
-  s += "Tgid:\t" + std::to_string(p.pid()) + "\nNgid:\t0\nPid:\t" + std::to_string(p.pid()) + "\nPPid:\t" +
-       std::to_string(p.ppid()) + "\nTracerPid:\t0\n";
-  s += "Uid:\t" + ids(p.creds.uid, p.creds.euid, p.creds.suid);
-  s += "Gid:\t" + ids(p.creds.gid, p.creds.egid, p.creds.sgid);
-  s += "Threads:\t" + std::to_string(threads.size()) + "\n";
-  s += "SigPnd:\t" + hex_mask(thread_pending) + "\nShdPnd:\t" + hex_mask(p.pending.mask()) + "\n";
-  s += "SigBlk:\t" + hex_mask(blocked) + "\nSigIgn:\t" + hex_mask(ignored) + "\nSigCgt:\t" +
-       hex_mask(caught) + "\n";
-  // The guest's own capability sets (its host process holds none).
-  s += "CapInh:\t" + hex_mask(p.creds.cap_inheritable) + "\nCapPrm:\t" + hex_mask(p.creds.cap_permitted) +
-       "\nCapEff:\t" + hex_mask(p.creds.cap_effective) + "\nCapBnd:\t" + hex_mask(kAllCapabilities) +
-       "\nCapAmb:\t0000000000000000\n";
-  s += std::string("NoNewPrivs:\t") + (p.no_new_privs ? "1" : "0") + "\nSeccomp:\t0\n";
-  return s;
+std::string format_uptime() {
+  std::string host = read_host_file("/proc/uptime");
+  if (!host.empty()) return host;
+  double up = static_cast<double>(boottime_now_ns()) / 1e9;
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.2f %.2f\n", up, up * online_cpus());
+  return buf;
 }
 
-std::string generate(Process& p, Gen kind) {
-  switch (kind) {
-    // FIXME: format_maps() relies on the Process to serialise address-space access.
-    case Gen::Maps: return p.address_space().format_maps();
-    case Gen::Cmdline: return read_guest_range(p, p.arg_start, p.arg_end);
-    case Gen::Environ: return read_guest_range(p, p.env_start, p.env_end);
-    case Gen::Comm: return p.comm + "\n";
-    case Gen::Mounts:
-      return "none / hostfs ro,nodev 0 0\n"
-             "proc /proc proc rw,nosuid,nodev,noexec 0 0\n"
-             "tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n"
-             "devtmpfs /dev devtmpfs rw,nosuid 0 0\n"
-             "tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n"
-             "sysfs /sys sysfs ro,nosuid,nodev,noexec 0 0\n";
-    case Gen::Status: return format_status(p);
-  }
-  return {};
+// The filesystems the sandbox's kernel knows (/proc/filesystems).
+constexpr const char* kFilesystems =
+    "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tpipefs\nnodev\tsockfs\nnodev\tdevpts\n";
+
+RefPtr<Node> text(ino_t ino, std::string fixed, mode_t mode = 0444) {
+  return make_ref<TextNode>(
+      ino, mode, [t = std::move(fixed)](const Caller&) -> ErrorOr<std::string> { return t; }, WriteError::Io);
 }
 
-class ProcGenNode final : public Node {
- public:
-  ProcGenNode(pid_t pid, int index, Gen kind) : Node(S_IFREG), m_pid(pid), m_index(index), m_kind(kind) {}
-  const FsInfo& fs_info() const override { return *procfs_info(); }
-  ErrorOr<struct stat> stat() const override {
-    mode_t mode = m_kind == Gen::Environ ? 0400 : 0444;
-    return synthetic_stat(*procfs_info(), pid_ino(m_pid, m_index), S_IFREG | mode, 0);
-  }
-  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
-    Process* p = process_for(caller, m_pid);
-    if (!p) return Errno::NOENT;
-    return BufferFile::create(loc, flags, generate(*p, m_kind));
-  }
+RefPtr<Node> generated(ino_t ino, Generator gen, mode_t mode = 0444) {
+  return make_ref<TextNode>(ino, mode, std::move(gen), WriteError::Io);
+}
 
- private:
-  pid_t m_pid;
-  int m_index;
-  Gen m_kind;
-};
+// A sysctl: its Linux mode, but never open for writing (the sandbox's
+// kernel settings are fixed, as in a container whose /proc/sys belongs to
+// the host: EACCES).
+RefPtr<Node> sysctl(ino_t ino, mode_t mode, Generator gen) {
+  auto node = make_ref<TextNode>(ino, mode, std::move(gen), WriteError::Invalid);
+  node->refuse_write_open();
+  return node;
+}
 
-class ProcPidDir final : public Node {
+// A sysctl whose value is the host's (a global setting a container sees).
+RefPtr<Node> host_sysctl(ino_t ino, mode_t mode, const char* host_path, std::string fallback) {
+  return sysctl(ino, mode, [host_path, fallback](const Caller&) -> ErrorOr<std::string> {
+    return host_or(host_path, fallback);
+  });
+}
+
+RefPtr<Node> create_sys_tree() {
+  const auto& fs = info();
+  ino_t next = kSysIno;
+  auto sys = make_ref<SynthDir>(fs, next++, 0555);
+  auto kernel = make_ref<SynthDir>(fs, next++, 0555);
+  auto vm = make_ref<SynthDir>(fs, next++, 0555);
+  auto fsdir = make_ref<SynthDir>(fs, next++, 0555);
+  auto net = make_ref<SynthDir>(fs, next++, 0555);
+  auto core = make_ref<SynthDir>(fs, next++, 0555);
+  auto random = make_ref<SynthDir>(fs, next++, 0555);
+  sys->add("kernel", kernel);
+  sys->add("vm", vm);
+  sys->add("fs", fsdir);
+  sys->add("net", net);
+  net->add("core", core);
+  kernel->add("random", random);
+
+  kernel->add("hostname", sysctl(next++, 0644, [](const Caller& c) -> ErrorOr<std::string> {
+                return (c.process ? c.process->sandbox().config().hostname : std::string("moat")) + "\n";
+              }));
+  kernel->add("ostype", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("Linux\n"); }));
+  kernel->add("osrelease", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return host_release() + "\n"; }));
+  kernel->add("version", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("#1 SMP moat\n"); }));
+  kernel->add("domainname", sysctl(next++, 0644, [](const Caller&) -> ErrorOr<std::string> { return std::string("(none)\n"); }));
+  kernel->add("pid_max", host_sysctl(next++, 0644, "/proc/sys/kernel/pid_max", "4194304\n"));
+  kernel->add("threads-max", host_sysctl(next++, 0644, "/proc/sys/kernel/threads-max", "63704\n"));
+  kernel->add("ngroups_max", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("65536\n"); }));
+  kernel->add("cap_last_cap", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("40\n"); }));
+  random->add("boot_id", host_sysctl(next++, 0444, "/proc/sys/kernel/random/boot_id", "00000000-0000-4000-8000-000000000000\n"));
+  random->add("uuid", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> {
+                return host_or("/proc/sys/kernel/random/uuid", "00000000-0000-4000-8000-000000000001\n");
+              }));
+  vm->add("overcommit_memory", host_sysctl(next++, 0644, "/proc/sys/vm/overcommit_memory", "0\n"));
+  vm->add("max_map_count", host_sysctl(next++, 0644, "/proc/sys/vm/max_map_count", "65530\n"));
+  fsdir->add("file-max", host_sysctl(next++, 0644, "/proc/sys/fs/file-max", "9223372036854775807\n"));
+  fsdir->add("nr_open", host_sysctl(next++, 0644, "/proc/sys/fs/nr_open", "1048576\n"));
+  core->add("somaxconn", host_sysctl(next++, 0644, "/proc/sys/net/core/somaxconn", "4096\n"));
+  return sys;
+}
+
+class ProcRoot final : public DynDir {
  public:
-  explicit ProcPidDir(pid_t pid) : Node(S_IFDIR), m_pid(pid) {}
-  const FsInfo& fs_info() const override { return *procfs_info(); }
-  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), pid_ino(m_pid, 0), S_IFDIR | 0555, 0, 3); }
+  ProcRoot() : DynDir(kRootIno, 0555) {
+    const auto& fs = info();
+    add("self", make_ref<SynthSymlink>(fs, kSelfIno, [](const Caller& c) -> ErrorOr<std::string> {
+          if (!c.process) return Errno::NOENT;
+          return std::to_string(c.process->pid());
+        }));
+    add("thread-self", make_ref<SynthSymlink>(fs, kThreadSelfIno, [](const Caller& c) -> ErrorOr<std::string> {
+          if (!c.process) return Errno::NOENT;
+          Thread* t = calling_thread(c);
+          pid_t tid = t ? t->tid() : c.process->pid();
+          return std::to_string(c.process->pid()) + "/task/" + std::to_string(tid);
+        }));
+    add("mounts", make_ref<SynthSymlink>(fs, kMountsIno, std::string("self/mounts")));
+    add("cpuinfo", generated(kCpuinfoIno, [](const Caller&) -> ErrorOr<std::string> {
+          return host_or("/proc/cpuinfo", "processor\t: 0\nvendor_id\t: unknown\n\n");
+        }));
+    add("meminfo", generated(kMeminfoIno, [](const Caller&) -> ErrorOr<std::string> {
+          long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES);
+          return host_or("/proc/meminfo", "MemTotal:       " + std::to_string(pages * 4) + " kB\nMemFree:        " +
+                                              std::to_string(avail * 4) + " kB\n");
+        }));
+    add("stat", generated(kStatIno, [](const Caller& c) -> ErrorOr<std::string> { return format_proc_stat(c); }));
+    add("uptime", generated(kUptimeIno, [](const Caller&) -> ErrorOr<std::string> { return format_uptime(); }));
+    add("loadavg", generated(kLoadavgIno, [](const Caller& c) -> ErrorOr<std::string> { return format_loadavg(c); }));
+    add("version", generated(kVersionIno, [](const Caller&) -> ErrorOr<std::string> {
+          return "Linux version " + host_release() + " (moat@moat) (moat sandbox) #1 SMP moat\n";
+        }));
+    add("filesystems", text(kFilesystemsIno, kFilesystems));
+    add("sys", create_sys_tree());
+  }
 
   ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
-    Process* p = process_for(caller, m_pid);
-    if (!p) return Errno::NOENT;
-    auto info = procfs_info();
-    auto link = [&](int index, SynthSymlink::Target t) -> RefPtr<Node> {
-      return make_ref<SynthSymlink>(info, pid_ino(m_pid, index), std::move(t));
-    };
-    pid_t pid = m_pid;
-    if (name == "fd") return RefPtr<Node>(make_ref<ProcFdDir>(m_pid));
-    if (name == "exe")
-      return link(2, [pid](const Caller& c) -> ErrorOr<std::string> {
-        Process* q = process_for(c, pid);
-        if (!q) return Errno::NOENT;
-        return q->exe_path;
-      });
-    if (name == "cwd")
-      return link(3, [pid](const Caller& c) -> ErrorOr<std::string> {
-        Process* q = process_for(c, pid);
-        if (!q) return Errno::NOENT;
-        return q->fs().cwd().display_path();
-      });
-    if (name == "root") return link(4, [](const Caller&) -> ErrorOr<std::string> { return std::string("/"); });
-    static constexpr std::pair<std::string_view, Gen> kGen[] = {
-        {"maps", Gen::Maps}, {"cmdline", Gen::Cmdline}, {"environ", Gen::Environ}, {"comm", Gen::Comm}, {"status", Gen::Status},
-        {"mounts", Gen::Mounts}};
-    for (int i = 0; i < 6; ++i)
-      if (name == kGen[i].first) return RefPtr<Node>(make_ref<ProcGenNode>(m_pid, 5 + i, kGen[i].second));
-    return Errno::NOENT;
-  }
-
-  ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override {
-    if (!process_for(caller, m_pid)) return Errno::NOENT;
-    return std::vector<DirEntry>{{".", pid_ino(m_pid, 0), DT_DIR},       {"..", 1, DT_DIR},
-                                 {"fd", pid_ino(m_pid, 1), DT_DIR},      {"exe", pid_ino(m_pid, 2), DT_LNK},
-                                 {"cwd", pid_ino(m_pid, 3), DT_LNK},     {"root", pid_ino(m_pid, 4), DT_LNK},
-                                 {"maps", pid_ino(m_pid, 5), DT_REG},    {"cmdline", pid_ino(m_pid, 6), DT_REG},
-                                 {"environ", pid_ino(m_pid, 7), DT_REG}, {"comm", pid_ino(m_pid, 8), DT_REG},
-                                 {"status", pid_ino(m_pid, 9), DT_REG},  {"mounts", pid_ino(m_pid, 10), DT_REG}};
-  }
-  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
-    return DirFile::create(loc, flags, caller);
-  }
-
- private:
-  pid_t m_pid;
-};
-
-class ProcRoot final : public Node {
- public:
-  ProcRoot() : Node(S_IFDIR) {}
-  const FsInfo& fs_info() const override { return *procfs_info(); }
-  ErrorOr<struct stat> stat() const override { return synthetic_stat(*procfs_info(), 1, S_IFDIR | 0555, 0, 3); }
-  ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
-    if (!caller.process) return Errno::NOENT;
-    if (name == "self") {
-      pid_t pid = caller.process->pid();
-      return RefPtr<Node>(make_ref<SynthSymlink>(procfs_info(), 2, std::to_string(pid)));
-    }
-    if (name == "mounts") return RefPtr<Node>(make_ref<SynthSymlink>(procfs_info(), 3, std::string("self/mounts")));
+    if (auto it = m_fixed.find(name); it != m_fixed.end()) return it->second;
     auto pid = parse_number(name);
-    if (pid && process_for(caller, *pid)) return RefPtr<Node>(make_ref<ProcPidDir>(*pid));
+    if (!pid) return Errno::NOENT;
+    if (Process* p = find_process(caller, *pid)) return make_pid_dir(*pid, 0, *p, true);
+    // /proc/TID of a thread that is not a leader works, unlisted, like Linux.
+    if (caller.process)
+      for (Process* p : caller.process->sandbox().processes())
+        if (!p->reaped && p->thread_by_tid(*pid)) return make_pid_dir(p->pid(), *pid, *p, true);
     return Errno::NOENT;
   }
+
   ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override {
-    std::vector<DirEntry> out{{".", 1, DT_DIR}, {"..", 1, DT_DIR}};
-    if (caller.process) {
-      out.push_back(DirEntry{"self", 2, DT_LNK});
-      out.push_back(DirEntry{"mounts", 3, DT_LNK});
-      pid_t pid = caller.process->pid();
-      out.push_back(DirEntry{std::to_string(pid), pid_ino(pid, 0), DT_DIR});
+    std::vector<DirEntry> out{{".", kRootIno, DT_DIR}, {"..", kRootIno, DT_DIR}};
+    for (const auto& [name, node] : m_fixed) {
+      auto st = TRY(node->stat());
+      out.push_back(DirEntry{name, st.st_ino, dirent_type(st.st_mode)});
     }
+    if (!caller.process) return out;
+    std::set<pid_t> pids{caller.process->pid()};
+    for (Process* p : caller.process->sandbox().processes())
+      if (!p->reaped) pids.insert(p->pid());
+    for (pid_t pid : pids) out.push_back(DirEntry{std::to_string(pid), pid_ino(pid, InoKind::Entry, 0), DT_DIR});
     return out;
   }
-  ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {
-    return DirFile::create(loc, flags, caller);
-  }
+
+ private:
+  void add(std::string name, RefPtr<Node> node) { m_fixed.emplace(std::move(name), std::move(node)); }
+  std::map<std::string, RefPtr<Node>, std::less<>> m_fixed;
 };
 
 }  // namespace

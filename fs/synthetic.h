@@ -60,8 +60,8 @@ class SynthSymlink final : public Node {
 // tmpfs over /dev/shm).
 RefPtr<Node> create_devfs();
 
-// /proc: self, PID directories of the calling process (exe, cwd, root, maps,
-// cmdline, environ, comm, fd/).
+// /proc: self, thread-self, a directory per process of the sandbox, the
+// system-wide files and sys/ (fs/procfs.h has the layout).
 RefPtr<Node> create_procfs();
 
 }  // namespace moat::fs

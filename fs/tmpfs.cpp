@@ -1,12 +1,16 @@
 #include "fs/tmpfs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <climits>
 #include <ctime>
+#include <vector>
+
+#include "fs/fifo.h"
 
 namespace moat::fs {
 
@@ -22,29 +26,66 @@ TmpNode::TmpNode(std::shared_ptr<TmpFs> fs, mode_t mode, uid_t uid, gid_t gid)
     : Node(mode), m_fs(std::move(fs)), m_ino(m_fs->next_ino.fetch_add(1)), m_mode(mode), m_uid(uid), m_gid(gid) {
   m_atime = m_mtime = m_ctime = now();
   if (S_ISDIR(mode)) m_nlink = 2;
+  m_fs->live_nodes.fetch_add(1, std::memory_order_relaxed);
 }
 
-RefPtr<Node> TmpNode::create_root(dev_t dev, mode_t mode, const char* name, bool read_only) {
+TmpNode::~TmpNode() { m_fs->live_nodes.fetch_sub(1, std::memory_order_relaxed); }
+
+RefPtr<Node> TmpNode::create_root(dev_t dev, mode_t mode, const char* name, bool read_only, ino_t first_ino) {
   auto fs = std::make_shared<TmpFs>();
   fs->info = FsInfo{dev, 0x01021994 /* TMPFS_MAGIC */, read_only, name};
+  fs->next_ino = first_ino;
   auto* root = new TmpNode(std::move(fs), S_IFDIR | (mode & 07777), 0, 0);
   root->m_parent_ino = root->m_ino;
   return RefPtr<Node>::adopt(root);
 }
 
+ErrorOr<struct statfs> TmpNode::statfs() const {
+  struct statfs sf = TRY(Node::statfs());
+  // tmpfs's defaults: half of RAM, and an inode per two of its pages. Pages
+  // in use are not counted (FIXME: account memfd sizes).
+  long pages = sysconf(_SC_PHYS_PAGES);
+  sf.f_blocks = sf.f_bfree = sf.f_bavail = static_cast<fsblkcnt_t>(pages > 0 ? pages / 2 : 0);
+  sf.f_files = static_cast<fsfilcnt_t>(pages > 0 ? pages / 4 : 0);
+  uint64_t used = m_fs->live_nodes.load(std::memory_order_relaxed);
+  sf.f_ffree = sf.f_files > used ? sf.f_files - used : 0;
+  return sf;
+}
+
+bool TmpNode::opaque() const {
+  std::lock_guard lock(m_fs->lock);
+  return m_opaque;
+}
+
+void TmpNode::set_opaque(bool opaque) {
+  std::lock_guard lock(m_fs->lock);
+  m_opaque = opaque;
+}
+
+void TmpNode::set_ino(ino_t ino) {
+  std::lock_guard lock(m_fs->lock);
+  if (m_parent_ino == m_ino) m_parent_ino = ino;  // a root is its own parent
+  m_ino = ino;
+  for (auto& [name, child] : m_children) child->m_parent_ino = ino;
+}
+
 ErrorOr<struct stat> TmpNode::stat() const {
   std::lock_guard lock(m_fs->lock);
   off_t size = 0;
+  blkcnt_t blocks = -1;
   if (is_regular()) {
     struct stat mst {};
     if (::fstat(m_memfd.get(), &mst) < 0) return last_host_errno();
     size = mst.st_size;
+    blocks = mst.st_blocks;  // the pages the memfd holds (fallocate, holes)
   } else if (is_dir()) {
     size = static_cast<off_t>((m_children.size() + 2) * 20);
   } else if (is_symlink()) {
     size = static_cast<off_t>(m_target.size());
   }
   struct stat st = synthetic_stat(m_fs->info, m_ino, m_mode, size, m_nlink);
+  st.st_rdev = m_rdev;
+  if (blocks >= 0) st.st_blocks = blocks;
   st.st_uid = m_uid;
   st.st_gid = m_gid;
   st.st_atim = m_atime;
@@ -79,6 +120,9 @@ ErrorOr<std::vector<DirEntry>> TmpNode::list(const Caller&) const {
 ErrorOr<RefPtr<File>> TmpNode::open(const Caller& caller, const Location& loc, int flags) {
   if (is_dir()) return DirFile::create(loc, flags, caller);
   if (is_symlink()) return Errno::LOOP;
+  if (S_ISFIFO(type())) return open_fifo(m_fifo, loc, flags);
+  if (S_ISSOCK(type())) return Errno::NXIO;  // no socket bound to it
+  if (!is_regular()) return Errno::ACCES;  // device nodes: nodev, as on the host root
   return TmpFile::create(loc, flags, RefPtr<TmpNode>(this));
 }
 
@@ -123,6 +167,44 @@ ErrorOr<void> TmpNode::symlink(const Caller& caller, std::string_view name, std:
   return {};
 }
 
+void TmpNode::unlink_from_locked(const TmpNode* parent, std::string_view name) {
+  // A file with several links tracks one of them; others come and go freely.
+  if (m_parent == parent && m_name == name) m_parent = nullptr;
+}
+
+ErrorOr<void> TmpNode::mknod(const Caller& caller, std::string_view name, mode_t mode, dev_t dev) {
+  if (S_ISREG(mode) || (mode & S_IFMT) == 0) {
+    TRY(create(caller, name, mode & 07777));
+    return {};
+  }
+  if (!S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) && !S_ISBLK(mode)) return Errno::INVAL;
+  std::lock_guard lock(m_fs->lock);
+  auto node = TRY(make_child_locked(caller, name, (mode & S_IFMT) | (mode & 07777)));
+  if (S_ISCHR(mode) || S_ISBLK(mode)) node->m_rdev = dev;
+  if (S_ISFIFO(mode)) node->m_fifo = make_fifo_state();
+  return {};
+}
+
+ErrorOr<void> TmpNode::link(const Caller&, std::string_view name, Node& target_node) {
+  auto* target = dynamic_cast<TmpNode*>(&target_node);
+  if (!target || target->m_fs != m_fs) return Errno::XDEV;
+  if (target->is_dir()) return Errno::PERM;
+  if (!is_dir()) return Errno::NOTDIR;
+  if (name.size() > NAME_MAX) return Errno::NAMETOOLONG;
+  std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
+  if (m_dead) return Errno::NOENT;
+  if (m_children.contains(name)) return Errno::EXIST;
+  // An unlinked file cannot come back (linkat(AT_EMPTY_PATH) of an open fd).
+  if (target->m_nlink == 0) return Errno::NOENT;
+  m_children.emplace(std::string(name), RefPtr<TmpNode>(target));
+  ++target->m_nlink;
+  auto stamp = now();
+  target->m_ctime = stamp;
+  m_mtime = m_ctime = stamp;
+  return {};
+}
+
 ErrorOr<void> TmpNode::unlink(const Caller&, std::string_view name, UnlinkKind kind) {
   if (!is_dir()) return Errno::NOTDIR;
   std::lock_guard lock(m_fs->lock);
@@ -141,7 +223,10 @@ ErrorOr<void> TmpNode::unlink(const Caller&, std::string_view name, UnlinkKind k
     --child.m_nlink;
     child.m_ctime = now();
   }
-  child.m_parent = nullptr;
+  if (kind == UnlinkKind::Dir)
+    child.m_parent = nullptr;
+  else
+    child.unlink_from_locked(this, name);
   m_children.erase(it);
   m_mtime = m_ctime = now();
   return {};
@@ -187,11 +272,12 @@ ErrorOr<void> TmpNode::rename(const Caller&, std::string_view old_name, Node& ne
         target->m_dead = true;
         target->m_nlink = 0;
         --new_dir->m_nlink;
+        target->m_parent = nullptr;
       } else {
         --target->m_nlink;
+        target->unlink_from_locked(new_dir, new_name);
       }
       target->m_ctime = stamp;
-      target->m_parent = nullptr;
     }
     m_children.erase(old_it);
     new_dir->m_children.insert_or_assign(std::string(new_name), source);
@@ -202,6 +288,19 @@ ErrorOr<void> TmpNode::rename(const Caller&, std::string_view old_name, Node& ne
     source->m_ctime = stamp;
   }
   m_mtime = m_ctime = new_dir->m_mtime = new_dir->m_ctime = stamp;
+  return {};
+}
+
+ErrorOr<void> TmpNode::allocate(int mode, uint64_t offset, uint64_t len) {
+  if (is_dir()) return Errno::ISDIR;
+  if (!is_regular()) return Errno::NODEV;
+  if (m_fs->info.read_only) return Errno::ROFS;
+  // shmem_fallocate behind the memfd gives tmpfs's answers (EOPNOTSUPP for
+  // the modes tmpfs lacks).
+  if (::fallocate(m_memfd.get(), mode, static_cast<off_t>(offset), static_cast<off_t>(len)) < 0)
+    return last_host_errno();
+  std::lock_guard lock(m_fs->lock);
+  m_ctime = now();
   return {};
 }
 
@@ -259,9 +358,44 @@ Coro<ErrorOr<size_t>> TmpFile::write(std::span<const std::byte> buf, int64_t off
 // Implements chmod(2) on tmpfs: only the owner or uid 0 (CAP_FOWNER) may.
 ErrorOr<void> TmpNode::chmod(const Caller& caller, mode_t mode) {
   std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
   if (caller.uid != 0 && caller.uid != m_uid) return Errno::PERM;
+  // Setting set-group-id needs the file's group among the caller's (setattr_prepare).
+  if (caller.uid != 0 && !caller.in_group(m_gid)) mode &= ~static_cast<mode_t>(S_ISGID);
   m_mode = (m_mode & S_IFMT) | (mode & 07777);
   clock_gettime(CLOCK_REALTIME, &m_ctime);
+  return {};
+}
+
+// Implements chown(2) on tmpfs.
+ErrorOr<void> TmpNode::chown(const Caller& caller, uid_t uid, gid_t gid) {
+  std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
+  struct stat st {};
+  st.st_mode = m_mode;
+  st.st_uid = m_uid;
+  st.st_gid = m_gid;
+  TRY(may_chown(caller, st, uid, gid));
+  if (uid != static_cast<uid_t>(-1)) m_uid = uid;
+  if (gid != static_cast<gid_t>(-1)) m_gid = gid;
+  m_mode = mode_after_chown(m_mode);
+  m_ctime = now();
+  return {};
+}
+
+// Implements utimensat(2) on tmpfs.
+ErrorOr<void> TmpNode::set_times(const Caller& caller, const struct timespec& atime, const struct timespec& mtime) {
+  std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
+  struct stat st {};
+  st.st_mode = m_mode;
+  st.st_uid = m_uid;
+  st.st_gid = m_gid;
+  TRY(may_set_times(caller, st, atime, mtime));
+  auto stamp = now();
+  if (atime.tv_nsec != UTIME_OMIT) m_atime = atime.tv_nsec == UTIME_NOW ? stamp : atime;
+  if (mtime.tv_nsec != UTIME_OMIT) m_mtime = mtime.tv_nsec == UTIME_NOW ? stamp : mtime;
+  m_ctime = stamp;
   return {};
 }
 

@@ -21,15 +21,22 @@ struct TmpFs {
   FsInfo info;
   std::mutex lock;
   std::atomic<ino_t> next_ino{1};
+  std::atomic<uint64_t> live_nodes{0};  // for statfs f_ffree
 };
+
+struct FifoState;  // fs/fifo.h
 
 class TmpNode final : public Node {
  public:
   // A fresh tmpfs; its root directory has the given mode (e.g. 01777 for /tmp).
-  static RefPtr<Node> create_root(dev_t dev, mode_t mode, const char* name = "tmpfs", bool read_only = false);
+  // Inode numbers start at first_ino.
+  static RefPtr<Node> create_root(dev_t dev, mode_t mode, const char* name = "tmpfs", bool read_only = false,
+                                  ino_t first_ino = 1);
+  ~TmpNode() override;
 
   const FsInfo& fs_info() const override { return m_fs->info; }
   ErrorOr<struct stat> stat() const override;
+  ErrorOr<struct statfs> statfs() const override;
   ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) override;
   ErrorOr<std::string> readlink(const Caller&) const override;
   ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
@@ -42,15 +49,31 @@ class TmpNode final : public Node {
   ErrorOr<void> truncate(uint64_t size) override;
   std::optional<Link> current_link() const override;
   ErrorOr<void> chmod(const Caller&, mode_t mode) override;
-
+  ErrorOr<void> chown(const Caller&, uid_t uid, gid_t gid) override;
+  ErrorOr<void> set_times(const Caller&, const struct timespec& atime, const struct timespec& mtime) override;
   ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) override;
+  ErrorOr<void> mknod(const Caller&, std::string_view name, mode_t mode, dev_t dev) override;
+  ErrorOr<void> link(const Caller&, std::string_view name, Node& target) override;
+  ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
+  ErrorOr<void> fsync() override { return {}; }
 
   int memfd() const { return m_memfd.get(); }
   void touch_modified();
 
+  // For the overlay, whose upper layer is a private tmpfs (fs/overlay.h):
+  // a whiteout is a character device 0/0; an opaque directory hides the
+  // lower directory of its name; a copied-up object keeps the lower inode
+  // number.
+  bool is_whiteout() const { return S_ISCHR(type()) && m_rdev == 0; }
+  bool opaque() const;
+  void set_opaque(bool opaque);
+  void set_ino(ino_t ino);
+
  private:
   TmpNode(std::shared_ptr<TmpFs> fs, mode_t mode, uid_t uid, gid_t gid);
   ErrorOr<RefPtr<TmpNode>> make_child_locked(const Caller&, std::string_view name, mode_t mode);
+  // Forgets that this node is linked as name in parent (unlink, rename over).
+  void unlink_from_locked(const TmpNode* parent, std::string_view name);
 
   std::shared_ptr<TmpFs> m_fs;
   // Guarded by m_fs->lock.
@@ -66,10 +89,13 @@ class TmpNode final : public Node {
   TmpNode* m_parent = nullptr;
   std::string m_name;
   bool m_dead = false;  // a removed directory: no new entries
+  bool m_opaque = false;
+  dev_t m_rdev = 0;     // device nodes
   struct timespec m_atime {}, m_mtime {}, m_ctime {};
   std::map<std::string, RefPtr<TmpNode>, std::less<>> m_children;
   std::string m_target;  // symlinks
   UniqueFd m_memfd;      // regular files; immutable after creation
+  std::shared_ptr<FifoState> m_fifo;  // FIFOs; immutable after creation
 };
 
 class TmpFile final : public File {

@@ -7,19 +7,22 @@
 #include "fs/file.h"
 #include "fs/host_fd_file.h"
 #include "fs/host_fs.h"
+#include "fs/overlay.h"
 #include "fs/synthetic.h"
+#include "fs/sysfs.h"
 #include "fs/tmpfs.h"
 
 namespace moat::fs {
 
-ErrorOr<std::unique_ptr<Vfs>> Vfs::create(const std::string& host_root) {
+ErrorOr<std::unique_ptr<Vfs>> Vfs::create(const std::string& host_root, RootOverlay overlay) {
   auto vfs = std::make_unique<Vfs>();
   vfs->m_root = TRY(HostNode::create_root(host_root));
+  if (overlay == RootOverlay::Memory) vfs->m_root = TRY(OverlayNode::create_root(vfs->m_root, makedev(0, 33)));
   vfs->m_mounts["/tmp"] = TmpNode::create_root(makedev(0, 30), 01777);
   vfs->m_mounts["/dev"] = create_devfs();
   vfs->m_mounts["/dev/shm"] = TmpNode::create_root(makedev(0, 31), 01777);
   vfs->m_mounts["/proc"] = create_procfs();
-  vfs->m_mounts["/sys"] = TmpNode::create_root(makedev(0, 32), 0555, "sysfs", true);
+  vfs->m_mounts["/sys"] = create_sysfs();
   for (const auto& [path, node] : vfs->m_mounts) {
     size_t depth = 0;
     for (char c : path) depth += c == '/';
@@ -39,6 +42,12 @@ bool Vfs::is_mount_root(const Node* node) const {
   for (const auto& [path, root] : m_mounts)
     if (root.ptr() == node) return true;
   return false;
+}
+
+std::vector<std::pair<std::string, RefPtr<Node>>> Vfs::mounts() const {
+  std::vector<std::pair<std::string, RefPtr<Node>>> out{{"/", m_root}};
+  for (const auto& [path, root] : m_mounts) out.emplace_back(path, root);
+  return out;
 }
 
 ErrorOr<RefPtr<Node>> Vfs::child(const Caller& caller, const Location& dir, std::string_view name) const {

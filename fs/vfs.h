@@ -2,8 +2,9 @@
 // fs::Vfs: the sandbox's mount table and the path walk.
 //
 // Mounts (fixed at creation): "/" hostfs of SandboxConfig::root_dir
-// (read-only), "/tmp" and "/dev/shm" tmpfs, "/dev" devfs, "/proc" procfs,
-// "/sys" an empty directory. A mount shadows whatever the host root has at
+// (read-only), or an overlay of it under an in-memory tmpfs (fs/overlay.h)
+// that takes the guest's writes, "/tmp" and "/dev/shm" tmpfs, "/dev" devfs, "/proc" procfs,
+// "/sys" sysfs (read-only). A mount shadows whatever the host root has at
 // that path, so host /proc, /dev and /sys are never reachable.
 //
 // The walk resolves one component at a time; symlinks are read and resolved
@@ -14,8 +15,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "fs/node.h"
+#include "sentry/kernel/sandbox.h"
 
 namespace moat::fs {
 
@@ -29,7 +33,8 @@ constexpr int kMaxSymlinks = 40;  // MAXSYMLINKS
 
 class Vfs {
  public:
-  static ErrorOr<std::unique_ptr<Vfs>> create(const std::string& host_root);
+  static ErrorOr<std::unique_ptr<Vfs>> create(const std::string& host_root,
+                                              RootOverlay overlay = RootOverlay::None);
 
   Location root() const;
 
@@ -50,6 +55,9 @@ class Vfs {
   ErrorOr<RefPtr<Node>> child(const Caller& caller, const Location& dir, std::string_view name) const;
   // True when node is the root of a mount (rmdir, rename and unlink: EBUSY).
   bool is_mount_root(const Node* node) const;
+  // Every mount as {guest path, root node}: "/" first, then in path order
+  // (a mount comes before the mounts below it). /proc/PID/mountinfo.
+  std::vector<std::pair<std::string, RefPtr<Node>>> mounts() const;
 
  private:
   RefPtr<Node> m_root;

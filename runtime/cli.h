@@ -1,8 +1,13 @@
 #pragma once
 // The moat command line: one function per command.
 
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "runtime/logging.h"
+#include "sentry/kernel/sandbox.h"
 
 namespace moat::cli {
 
@@ -12,5 +17,23 @@ constexpr int kUsageError = 2;
 
 int run_do(const std::vector<std::string>& args);
 void print_usage(FILE* out);
+
+// Flags given before the command (runc's global flags, and runsc's).
+struct GlobalOptions {
+  std::string root = "/var/run/moat";  // state directories of the OCI commands
+  log::Options log;
+  StraceMode strace = StraceMode::Off;
+  bool no_overlay = false;  // --overlay none: a writable root stays read-only
+  std::vector<std::string> ignored_flags;  // accepted for compatibility
+};
+
+// Parses the global flags from args[i] on, leaving i at the command.
+// Returns an exit status if the flags are wrong.
+std::optional<int> parse_global_flags(const std::vector<std::string>& args, size_t& i, GlobalOptions& g);
+
+// The OCI runtime commands (runtime/oci_commands.cpp).
+bool is_oci_command(const std::string& name);
+int run_oci(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& args);
+void print_oci_usage(FILE* out);
 
 }  // namespace moat::cli

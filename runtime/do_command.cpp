@@ -16,8 +16,11 @@
 #include <vector>
 
 #include "fs/fs_context.h"
+#include "fs/pty.h"
 #include "fs/vfs.h"
 #include "runtime/cli.h"
+#include "runtime/guest_launch.h"
+#include "runtime/terminal.h"
 #include "sentry/kernel/exec.h"
 #include "sentry/kernel/process.h"
 #include "sentry/kernel/sandbox.h"
@@ -33,11 +36,16 @@ void print_usage(FILE* out) {
           "moat: a sandboxed container runtime\n"
           "\n"
           "Usage:\n"
-          "  moat do [--root-dir DIR] [--strace] [--] CMD [ARGS...]\n"
+          "  moat do [-t] [--root-dir DIR] [--overlay memory|none] [--strace] [--] CMD [ARGS...]\n"
           "      Run CMD in a fresh sandbox with the caller's stdio, working directory\n"
           "      and environment. Exits with CMD's status (128+N if killed by signal N).\n"
-          "      --root-dir DIR   the sandbox's root filesystem (default /), read-only;\n"
+          "      -t, --tty        give CMD a terminal inside the sandbox (a pty) bridged to\n"
+          "                       the caller's, which must be a terminal (else status 125)\n"
+          "      --root-dir DIR   the sandbox's root filesystem (default /), never written;\n"
           "                       /tmp is a private in-memory filesystem\n"
+          "      --overlay memory the guest may write anywhere: its changes go to an\n"
+          "                       in-memory layer over the root and vanish at exit (default)\n"
+          "      --overlay none   the root is read-only (writes outside /tmp: EROFS)\n"
           "      --strace         print every guest syscall to stderr\n"
           "      --strace=summary print per-syscall counts at exit (like strace -c)\n"
           "  moat help syscalls\n"
@@ -58,20 +66,22 @@ void forward_signal(int sig) {
   }
 }
 
-std::string errno_message(Errno e) { return strerror(to_int(e)); }
-
-int exec_error_status(Errno e) { return e == Errno::NOENT || e == Errno::NOTDIR ? 127 : 126; }
-
 }  // namespace
 
 int run_do(const std::vector<std::string>& args) {
   SandboxConfig config;
+  config.root_overlay = RootOverlay::Memory;
+  bool tty = false;
   size_t i = 0;
   for (; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "--") {
       i++;
       break;
+    }
+    if (a == "-t" || a == "--tty") {
+      tty = true;
+      continue;
     }
     if (a.rfind("--", 0) != 0) break;
     if (a == "--root-dir" || a.rfind("--root-dir=", 0) == 0) {
@@ -83,6 +93,25 @@ int run_do(const std::vector<std::string>& args) {
         config.root_dir = args[i];
       } else {
         config.root_dir = a.substr(strlen("--root-dir="));
+      }
+    } else if (a == "--overlay" || a.rfind("--overlay=", 0) == 0) {
+      std::string v;
+      if (a == "--overlay") {
+        if (++i >= args.size()) {
+          fprintf(stderr, "moat do: --overlay needs 'memory' or 'none'\n");
+          return kUsageError;
+        }
+        v = args[i];
+      } else {
+        v = a.substr(strlen("--overlay="));
+      }
+      if (v == "memory") {
+        config.root_overlay = RootOverlay::Memory;
+      } else if (v == "none") {
+        config.root_overlay = RootOverlay::None;
+      } else {
+        fprintf(stderr, "moat do: --overlay %s: want 'memory' or 'none'\n", v.c_str());
+        return kUsageError;
       }
     } else if (a == "--strace" || a == "--strace=full") {
       config.strace = StraceMode::Full;
@@ -105,88 +134,59 @@ int run_do(const std::vector<std::string>& args) {
     return 1;
   }
 
-  Sandbox sandbox(config);
-  Process& process = sandbox.add_process(std::make_unique<Process>(sandbox, sandbox.allocate_pid()));
-  Thread& thread = process.add_thread(0, process.pid());
-  process.comm = argv[0].substr(argv[0].rfind('/') + 1);
-  thread.name = process.comm.substr(0, 15);
+  // -t: a pty in the sandbox; docker's status 125 when there is no terminal.
+  std::unique_ptr<HostTerminal> terminal;
+  RefPtr<fs::File> pty_master;
+  if (tty) {
+    auto opened = HostTerminal::open(STDIN_FILENO, STDOUT_FILENO);
+    if (opened.is_error()) {
+      fprintf(stderr, "moat do: -t needs a terminal on stdin: the input device is not a TTY\n");
+      return 125;
+    }
+    terminal = opened.release_value();
+  }
 
+  LaunchSpec spec;
+  spec.config = config;
+  if (terminal) {
+    spec.after_fs = [&](Process& p) -> std::optional<std::string> {
+      auto master = fs::attach_new_pty(p, terminal->window_size());
+      if (master.is_error()) return std::string("creating the terminal: ") + strerror(to_int(master.error()));
+      pty_master = master.release_value();
+      return std::nullopt;
+    };
+  }
+  spec.argv = std::move(argv);
   char cwd_buf[4096];
-  std::string cwd = getcwd(cwd_buf, sizeof(cwd_buf)) ? cwd_buf : "/";
-  if (auto r = fs::setup_process_fs(sandbox, process, cwd); r.is_error()) {
-    fprintf(stderr, "moat: setting up the sandbox filesystem: %s\n", errno_message(r.error()).c_str());
-    return 1;
-  }
-
-  std::vector<std::string> envp;
-  std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  spec.cwd = getcwd(cwd_buf, sizeof(cwd_buf)) ? cwd_buf : "/";
+  spec.path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (char** e = environ; *e; e++) {
-    envp.emplace_back(*e);
-    if (strncmp(*e, "PATH=", 5) == 0) path_env = *e + 5;
+    spec.envp.emplace_back(*e);
+    if (strncmp(*e, "PATH=", 5) == 0) spec.path_env = *e + 5;
   }
 
-  auto resolved = fs::resolve_exec(process, argv[0], path_env);
-  if (resolved.is_error()) {
-    fprintf(stderr, "moat: %s: %s\n", argv[0].c_str(), errno_message(resolved.error()).c_str());
-    return exec_error_status(resolved.error());
+  GuestLaunch launch(std::move(spec));
+  if (auto error = launch.prepare()) {
+    fprintf(stderr, "moat: %s\n", error->message.c_str());
+    return error->status;
   }
-  auto plan = prepare_exec(process, resolved.value(), argv, envp);
-  if (plan.is_error()) {
-    Errno e = plan.error();
-    const char* reason = e == Errno::NOEXEC ? "not an executable this system can run (Exec format error)"
-                                            : strerror(to_int(e));
-    fprintf(stderr, "moat: %s: %s\n", argv[0].c_str(), reason);
-    return exec_error_status(e);
-  }
-
-  signal(SIGPIPE, SIG_IGN);
-  WorkerPool pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  auto stub = StubProcess::create();
-  if (stub.is_error()) {
-    fprintf(stderr, "moat: creating the sandbox process: %s\n", errno_message(stub.error()).c_str());
-    return 1;
-  }
-  process.set_stub(stub.release_value());
-  pid_t stub_pid = process.stub().host_pid();
-  g_process = &process;
+  g_process = &launch.process();
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, forward_signal);
-
-  std::promise<Errno> started;
-  std::future<Errno> started_future = started.get_future();
-  Worker& worker = pool.pick();
-  process.worker = &worker;
-  worker.post([&] {
-    worker.attach(&process);
-    spawn(start_guest(thread, plan.release_value()), [&](ErrorOr<int64_t> r) {
-      Errno e = r.is_error() ? r.error() : Errno::Ok;
-      if (e != Errno::Ok) process.kill_with_signal(SIGKILL);
-      started.set_value(e);
-    });
-  });
+  launch.start();
+  auto post = [&launch](std::function<void()> fn) { launch.post(std::move(fn)); };
+  if (terminal) terminal->start(pty_master, post);
 
   int status = 0;
-  while (waitpid(stub_pid, &status, __WALL) < 0 && errno == EINTR) {
+  while (waitpid(launch.stub_pid(), &status, __WALL) < 0 && errno == EINTR) {
   }
-  // The start coroutine finishes right after it lets the guest run; if it
-  // hasn't, the stub process died while being set up.
-  if (started_future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
-    fprintf(stderr, "moat: the sandbox process ended during setup (%s %d)\n",
-            WIFSIGNALED(status) ? "signal" : "status", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-    return 1;
-  }
-  Errno start_error = started_future.get();
-  worker.post([&] { worker.detach(&process); });
+  if (terminal) terminal->finish(post, std::chrono::seconds(2));
+  auto result = launch.finish(status);
   g_process = nullptr;
-  if (start_error != Errno::Ok) {
-    fprintf(stderr, "moat: %s: cannot start: %s\n", argv[0].c_str(), errno_message(start_error).c_str());
-    return 126;
+  if (auto* error = std::get_if<LaunchError>(&result)) {
+    fprintf(stderr, "moat: %s\n", error->message.c_str());
+    return error->status;
   }
-  if (config.strace == StraceMode::Summary) fputs(sandbox.format_summary().c_str(), stderr);
-  int recorded = process.exit_status.load();
-  if (recorded >= 0) status = recorded;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+  return std::get<int>(result);
 }
 
 }  // namespace moat::cli

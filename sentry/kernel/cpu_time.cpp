@@ -186,8 +186,15 @@ ResourceUsage reaped_child_usage(const Process& child) {
 }
 
 void record_exit_usage(Process& p) {
-  // A later sample wins while the host process is still there to give one.
-  if (auto usage = live_process_usage(p)) p.exit_usage = *usage;
+  // Usage only grows: a later sample adds CPU time, but one taken as the host
+  // process exits has lost its memory figures (no mm, no VmHWM).
+  auto usage = live_process_usage(p);
+  if (!usage) return;
+  ResourceUsage& u = p.exit_usage;
+  if (usage->cpu.total_ns() >= u.cpu.total_ns()) u.cpu = usage->cpu;
+  u.maxrss_kb = std::max(u.maxrss_kb, usage->maxrss_kb);
+  u.minflt = std::max(u.minflt, usage->minflt);
+  u.majflt = std::max(u.majflt, usage->majflt);
 }
 
 void account_reaped_child(Process& parent, const Process& child) {

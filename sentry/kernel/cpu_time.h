@@ -56,8 +56,8 @@ ResourceUsage thread_usage(Thread& t);
 ResourceUsage reaped_child_usage(const Process& child);
 
 // Samples p's usage as it exits, while its host process is still there
-// (exit_group samples before the stub ends the host process; a sample that
-// fails keeps the one before).
+// (exit_group samples before the stub ends the host process; each sample
+// only adds to the one before).
 void record_exit_usage(Process& p);
 // parent's wait reaped child: parent's RUSAGE_CHILDREN grows by it.
 void account_reaped_child(Process& parent, const Process& child);

@@ -15,6 +15,10 @@
 // lock (FIXME: a lock and cross-worker resumption when a sandbox spreads over
 // workers, as for WaitQueue).
 //
+// Lifetime: a FutexWait and its FutexWaiter entries live in the waiting
+// handler's coroutine frame; a table only points at them. The frame goes
+// only after the coroutine resumes, and on resume the entries leave every
+// queue (FutexAwait in sentry/syscalls/futex.cpp).
 
 #include <coroutine>
 #include <cstdint>

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "fs/fd_table.h"
+#include "fs/pty.h"
 #include "sentry/io/uring.h"
 #include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/pidfd.h"
@@ -44,6 +45,7 @@ void process_exited(Process& p, int wait_status) {
   // Files close at exit, not at reaping (the kernel's exit_files): a pipe's
   // reader sees EOF as soon as its last writer exits.
   p.set_fds(std::make_shared<fs::FdTable>());
+  if (p.sid == p.pid()) fs::session_leader_exited(p);  // its terminal's foreground group: SIGHUP
   Sandbox& sandbox = p.sandbox();
 
   // Orphans go to the nearest living ancestor that is a child subreaper,

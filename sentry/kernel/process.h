@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <array>
 #include <atomic>
@@ -38,6 +39,14 @@ class StubProcess;
 class Process;
 class TimerTable;
 struct ExitNotifier;
+
+// CLOCK_BOOTTIME now: when a task starts (/proc/PID/stat's starttime counts
+// from the host's boot, like the /proc/uptime a guest sees).
+inline int64_t boottime_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 // sigaltstack's SS_AUTODISARM (linux/signal.h; not every libc header has it).
 constexpr int kSsAutodisarm = 1 << 31;
@@ -91,6 +100,7 @@ class Thread {
   uint64_t fs_base = 0;
   uint64_t gs_base = 0;
   std::string name;  // PR_SET_NAME
+  int64_t start_time_ns = boottime_now_ns();  // /proc/PID/task/TID/stat
   pid_t host_tid = 0;  // the host thread behind it, once known (cpu_time.h)
   // sched_setscheduler and sched_setaffinity, recorded: the host thread
   // keeps the sentry's policy and CPUs. An empty mask means every CPU.
@@ -192,6 +202,7 @@ class Process {
   // Guest addresses of the argument and environment strings (/proc/self/cmdline).
   uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
   std::string comm;
+  int64_t start_time_ns = boottime_now_ns();  // kept by execve (/proc/PID/stat)
   // setitimer and POSIX timers (timers.h), made at first use.
   std::shared_ptr<TimerTable> timers;
   // CPU time and usage (cpu_time.h): as sampled at exit, and that of the

@@ -24,8 +24,13 @@ class Process;
 
 enum class StraceMode { Off, Full, Summary };
 
+// What the guest's root is: the host's root_dir read-only (None), or an
+// overlay of it whose writes stay in memory (Memory, `moat do`'s default).
+enum class RootOverlay { None, Memory };
+
 struct SandboxConfig {
   std::string root_dir = "/";
+  RootOverlay root_overlay = RootOverlay::None;
   StraceMode strace = StraceMode::Off;
   std::string hostname = "moat";
   int strace_fd = 2;  // host fd for --strace output

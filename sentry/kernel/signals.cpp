@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fs/event_files.h"
 #include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/process.h"
@@ -213,6 +214,7 @@ void continue_process(Process& p) {
 
 void send_signal(Process& p, int sig, const siginfo_t& info, Thread* target) {
   if (sig <= 0 || sig > 64 || p.zombie) return;
+  SignalFdPoke poke_signalfds(p);  // fs/event_files.h: on return, p's signalfds see what is pending
   if (sig == SIGKILL) {
     terminate_process(p, SIGKILL);
     return;

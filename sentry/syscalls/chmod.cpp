@@ -1,5 +1,6 @@
-// chmod, fchmod, fchmodat, fchmodat2: mode changes go to the node's
-// filesystem (tmpfs keeps them; the read-only host root answers EROFS).
+// chmod, fchmod, fchmodat, fchmodat2 and the chown family: mode and owner
+// changes go to the node's filesystem (tmpfs and the overlay keep them; the
+// read-only host root answers EROFS).
 
 #include <fcntl.h>
 
@@ -22,7 +23,36 @@ ErrorOr<int64_t> chmod_at(SyscallContext& ctx, int dirfd, uint64_t path_addr, mo
   return 0;
 }
 
+ErrorOr<int64_t> chown_at(SyscallContext& ctx, int dirfd, uint64_t path_addr, uint64_t uid, uint64_t gid, int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno::INVAL;
+  std::string path = TRY(fs::read_user_path(ctx.mem(), path_addr));
+  fs::Location loc = TRY(fs::resolve_at(ctx.process(), dirfd, path, flags));
+  TRY(loc.node().chown(fs::Caller::of(ctx.process()), static_cast<uid_t>(uid), static_cast<gid_t>(gid)));
+  return 0;
+}
+
 }  // namespace
+
+// Implements Linux chown(2).
+ErrorOr<int64_t> sys_chown(SyscallContext& ctx) { return chown_at(ctx, AT_FDCWD, ctx.arg(0), ctx.arg(1), ctx.arg(2), 0); }
+
+// Implements Linux lchown(2).
+ErrorOr<int64_t> sys_lchown(SyscallContext& ctx) {
+  return chown_at(ctx, AT_FDCWD, ctx.arg(0), ctx.arg(1), ctx.arg(2), AT_SYMLINK_NOFOLLOW);
+}
+
+// Implements Linux fchownat(2).
+ErrorOr<int64_t> sys_fchownat(SyscallContext& ctx) {
+  return chown_at(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.arg_int(4));
+}
+
+// Implements Linux fchown(2).
+ErrorOr<int64_t> sys_fchown(SyscallContext& ctx) {
+  RefPtr<fs::File> file = TRY(ctx.process().fds().get(ctx.arg_int(0)));
+  if (file->flags() & O_PATH) return Errno::BADF;
+  TRY(file->node().chown(fs::Caller::of(ctx.process()), static_cast<uid_t>(ctx.arg(1)), static_cast<gid_t>(ctx.arg(2))));
+  return 0;
+}
 
 // Implements Linux chmod(2).
 ErrorOr<int64_t> sys_chmod(SyscallContext& ctx) {

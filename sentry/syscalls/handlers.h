@@ -184,11 +184,33 @@ MOAT_SYNC(setfsgid);
 MOAT_SYNC(capget);
 MOAT_SYNC(capset);
 
-// chmod.cpp: mode changes
+// chmod.cpp: mode and owner changes
 MOAT_SYNC(chmod);
 MOAT_SYNC(fchmod);
 MOAT_SYNC(fchmodat);
 MOAT_SYNC(fchmodat2);
+MOAT_SYNC(chown);
+MOAT_SYNC(fchown);
+MOAT_SYNC(lchown);
+MOAT_SYNC(fchownat);
+
+// file_ops.cpp: links, mknod, file times, space, sync, flock and record locks
+MOAT_SYNC(link);
+MOAT_SYNC(linkat);
+MOAT_SYNC(mknod);
+MOAT_SYNC(mknodat);
+MOAT_SYNC(utime);
+MOAT_SYNC(utimes);
+MOAT_SYNC(futimesat);
+MOAT_SYNC(utimensat);
+MOAT_SYNC(fallocate);
+MOAT_SYNC(fsync);
+MOAT_SYNC(fdatasync);
+MOAT_SYNC(syncfs);
+MOAT_SYNC(sync);
+MOAT_SYNC(sync_file_range);
+MOAT_ASYNC(flock);
+MOAT_ASYNC(fcntl_locks);  // fcntl: the lock commands, then sys_fcntl for the rest
 
 // futex.cpp
 MOAT_ASYNC(futex);
@@ -204,6 +226,15 @@ MOAT_SYNC(epoll_ctl);
 MOAT_ASYNC(epoll_wait);
 MOAT_ASYNC(epoll_pwait);
 MOAT_ASYNC(epoll_pwait2);
+
+// event_fds.cpp: eventfd, timerfd, signalfd
+MOAT_SYNC(eventfd);
+MOAT_SYNC(eventfd2);
+MOAT_SYNC(timerfd_create);
+MOAT_SYNC(timerfd_settime);
+MOAT_SYNC(timerfd_gettime);
+MOAT_SYNC(signalfd);
+MOAT_SYNC(signalfd4);
 
 // itimer.cpp
 MOAT_SYNC(alarm);

@@ -1,6 +1,7 @@
 // Identity and system information: ids, uname, sysinfo, getrandom, resource
 // limits, resource usage, CPU affinity and scheduling policies.
 
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -259,12 +260,14 @@ ErrorOr<Thread*> sched_target(SyscallContext& ctx, pid_t pid) {
   return Errno::SRCH;
 }
 
+bool has_cap_sys_nice(const Credentials& c) { return c.cap_effective & (1ULL << CAP_SYS_NICE); }
+
 // Changing another's scheduling needs the same user or CAP_SYS_NICE
-// (the kernel's check_same_owner()); the guest's root has the capability.
+// (the kernel's check_same_owner()).
 bool may_reschedule(const SyscallContext& ctx, const Thread& target) {
   const Credentials& me = ctx.process().creds;
   const Credentials& them = target.process().creds;
-  return me.euid == 0 || me.euid == them.euid || me.euid == them.uid;
+  return has_cap_sys_nice(me) || me.euid == them.euid || me.euid == them.uid;
 }
 
 bool is_rt_policy(int policy) { return policy == SCHED_FIFO || policy == SCHED_RR; }
@@ -291,7 +294,7 @@ ErrorOr<void> set_scheduler(SyscallContext& ctx, Thread& t, int policy, int32_t 
   if (static_cast<uint32_t>(priority) > kMaxRtPriority) return Errno::INVAL;
   if (is_rt_policy(policy) != (priority != 0)) return Errno::INVAL;
   const Process& me = ctx.process();
-  if (me.creds.euid != 0) {
+  if (!has_cap_sys_nice(me.creds)) {
     if (is_rt_policy(policy)) {
       rlim_t rtprio = me.rlimits[RLIMIT_RTPRIO].rlim_cur;
       if (policy != current && rtprio == 0) return Errno::PERM;
@@ -334,7 +337,7 @@ ErrorOr<int64_t> sys_sched_setaffinity(SyscallContext& ctx) {
   size_t len = std::min<size_t>(static_cast<uint32_t>(ctx.arg(1)), kernel_size);
   TRY(ctx.mem().read(ctx.arg(2), wanted.data(), len));
   Thread* t = TRY(sched_target(ctx, ctx.arg_int(0)));
-  if (ctx.process().creds.euid != 0 && !may_reschedule(ctx, *t)) return Errno::PERM;
+  if (!may_reschedule(ctx, *t)) return Errno::PERM;
   CpuMask allowed;
   for (size_t i = 0; i < allowed.size(); i++) allowed[i] = wanted[i] & sandbox[i];
   if (is_empty(allowed)) return Errno::INVAL;

@@ -25,25 +25,6 @@ ErrorOr<int64_t> do_dup3(SyscallContext& ctx, int oldfd, int newfd, bool cloexec
   return newfd;
 }
 
-// F_GETLK / F_SETLK and the OFD forms. The sandbox holds one guest process
-// per file today, so no lock can conflict: F_GETLK reports F_UNLCK and
-// F_SETLK succeeds. FIXME: record locks once processes share files (fork).
-ErrorOr<int64_t> do_lock(SyscallContext& ctx, fs::File& file, int cmd, uint64_t addr) {
-  auto fl = TRY(ctx.mem().read_obj(UserPtr<struct flock>(addr)));
-  bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
-  if (ofd && fl.l_pid != 0) return Errno::INVAL;
-  if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK) return Errno::INVAL;
-  if (fl.l_whence != SEEK_SET && fl.l_whence != SEEK_CUR && fl.l_whence != SEEK_END) return Errno::INVAL;
-  if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
-    fl.l_type = F_UNLCK;
-    TRY(ctx.mem().write_obj(UserPtr<struct flock>(addr), fl));
-    return 0;
-  }
-  if (fl.l_type == F_RDLCK && !file.readable()) return Errno::BADF;
-  if (fl.l_type == F_WRLCK && !file.writable()) return Errno::BADF;
-  return 0;
-}
-
 }  // namespace
 
 // Implements Linux open(2).
@@ -92,7 +73,9 @@ ErrorOr<int64_t> sys_dup3(SyscallContext& ctx) {
   return do_dup3(ctx, oldfd, newfd, flags & O_CLOEXEC);
 }
 
-// Implements Linux fcntl(2).
+// Implements Linux fcntl(2), but for the record-lock commands: the table
+// sends fcntl to sys_fcntl_locks (file_ops.cpp), which serves those (F_SETLKW
+// waits) and hands the rest here.
 ErrorOr<int64_t> sys_fcntl(SyscallContext& ctx) {
   Process& p = ctx.process();
   int fd = ctx.arg_int(0), cmd = ctx.arg_int(1);
@@ -115,12 +98,6 @@ ErrorOr<int64_t> sys_fcntl(SyscallContext& ctx) {
   if (file->flags() & O_PATH) return Errno::BADF;
   switch (cmd) {
     case F_SETFL: file->set_status_flags(static_cast<int>(arg)); return 0;
-    case F_GETLK:
-    case F_SETLK:
-    case F_SETLKW:
-    case F_OFD_GETLK:
-    case F_OFD_SETLK:
-    case F_OFD_SETLKW: return do_lock(ctx, *file, cmd, arg);
     case F_GETPIPE_SZ:
     case F_SETPIPE_SZ: {
       int host = file->pipe_host_fd();

@@ -1,11 +1,12 @@
 // poll, ppoll, select and pselect6.
 //
-// Files backed by a host fd (pipes, the caller's stdio) are polled on the
-// host; every other file moat has today is always ready, as regular files are
-// on Linux. To wait, the sentry gathers the host fds in a short-lived epoll
-// instance and awaits it through io_uring (with a linked timeout), so no
-// worker ever blocks. FIXME: a wait queue for in-sentry files (issue 5),
-// signals interrupting the wait.
+// Files backed by a host fd (pipes, the caller's stdio, eventfds, timerfds,
+// signalfds' readiness eventfds, epolls) are polled on the host; every other
+// file moat has today is always ready, as regular files are on Linux. To
+// wait, the sentry gathers the host fds in a short-lived epoll instance and
+// awaits it through io_uring (with a linked timeout), so no worker ever
+// blocks. A signal the thread does not block ends the wait with EINTR.
+// FIXME: a wait queue for in-sentry files (issue 5).
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -13,8 +14,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "fs/event_files.h"
 #include "fs/fd_table.h"
 #include "fs/host_fd_file.h"
 #include "sentry/io/uring.h"
@@ -69,15 +72,28 @@ int poll_once(Process& p, std::vector<PollEntry>& entries) {
   return ready;
 }
 
-// The common core: timeout_ns < 0 waits forever.
-Coro<ErrorOr<int>> do_poll(Thread& t, std::vector<PollEntry>& entries, int64_t timeout_ns) {
+// The common core: timeout_ns < 0 waits forever. *left_ns (if given) gets
+// what is left of the timeout, for the calls that write it back.
+Coro<ErrorOr<int>> do_poll(Thread& t, std::vector<PollEntry>& entries, int64_t timeout_ns, int64_t* left_ns = nullptr) {
   Process& p = t.process();
   int64_t deadline = timeout_ns >= 0 ? monotonic_ns() + timeout_ns : -1;
+  auto remaining = [&] {
+    int64_t left = deadline >= 0 ? std::max<int64_t>(deadline - monotonic_ns(), 0) : -1;
+    if (left_ns) *left_ns = left;
+    return left;
+  };
   for (;;) {
+    refresh_signalfds(p.sandbox());
     int ready = poll_once(p, entries);
-    if (ready > 0 || timeout_ns == 0) co_return ready;
-    int64_t left = deadline >= 0 ? deadline - monotonic_ns() : -1;
-    if (deadline >= 0 && left <= 0) co_return 0;
+    if (ready > 0) {
+      remaining();
+      co_return ready;
+    }
+    // Ready fds win over a pending signal; a signal wins over the timeout
+    // (the kernel's do_poll).
+    if (deliverable_signal_pending(t)) co_return Errno::INTR;
+    int64_t left = remaining();
+    if (timeout_ns == 0 || (deadline >= 0 && left <= 0)) co_return 0;
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (!ep) co_return last_host_errno();
     for (const PollEntry& e : entries) {
@@ -87,9 +103,12 @@ Coro<ErrorOr<int>> do_poll(Thread& t, std::vector<PollEntry>& entries, int64_t t
       ev.data.fd = e.host_fd;
       epoll_ctl(ep.get(), EPOLL_CTL_ADD, e.host_fd, &ev);  // EEXIST for a repeated fd is fine
     }
-    co_await wait_readable(ep.get(), left);
+    co_await wait_readable(ep.get(), left, &t);
     // poll and select are not restarted after a handler (EINTR, signal(7)).
-    if (t.interrupted) co_return Errno::INTR;
+    if (t.interrupted) {
+      remaining();
+      co_return Errno::INTR;
+    }
   }
 }
 
@@ -108,18 +127,36 @@ ErrorOr<void> write_revents(SyscallContext& ctx, uint64_t addr, const std::vecto
   return {};
 }
 
-Coro<ErrorOr<int64_t>> poll_common(SyscallContext& ctx, uint64_t addr, uint64_t nfds, int64_t timeout_ns) {
+Coro<ErrorOr<int64_t>> poll_common(SyscallContext& ctx, uint64_t addr, uint64_t nfds, int64_t timeout_ns,
+                                   int64_t* left_ns = nullptr) {
   CO_TRY_ASSIGN(std::vector<PollEntry> entries, read_pollfds(ctx, addr, nfds));
-  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.thread, entries, timeout_ns));
+  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.thread, entries, timeout_ns, left_ns));
   CO_TRY(write_revents(ctx, addr, entries));
   co_return ready;
 }
 
+// The time left, written back where the guest's timeout was (ppoll and
+// pselect6 as a timespec, select as a timeval; poll_select_finish), whatever
+// the result. A failed write is ignored, as in Linux.
+template <typename T>
+void write_back_timeout(SyscallContext& ctx, uint64_t addr, int64_t left_ns) {
+  if (!addr || left_ns < 0) return;
+  T out{};
+  out.tv_sec = left_ns / 1000000000;
+  if constexpr (std::is_same_v<T, timeval>)
+    out.tv_usec = (left_ns % 1000000000) / 1000;
+  else
+    out.tv_nsec = left_ns % 1000000000;
+  (void)ctx.mem().write_obj(UserPtr<T>(addr), out);
+}
+
 // select's fd_sets as poll entries, and back.
 Coro<ErrorOr<int64_t>> select_common(SyscallContext& ctx, int nfds, uint64_t rd, uint64_t wr, uint64_t ex,
-                                     int64_t timeout_ns) {
-  if (nfds < 0 || static_cast<uint64_t>(nfds) > ctx.process().rlimits[RLIMIT_NOFILE].rlim_cur)
-    co_return Errno::INVAL;
+                                     int64_t timeout_ns, int64_t* left_ns = nullptr) {
+  if (nfds < 0) co_return Errno::INVAL;
+  // Linux looks no further than its fd table's size (max_fds); moat's
+  // table may grow to RLIMIT_NOFILE.
+  nfds = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(nfds), fs::nofile_limit(ctx.process())));
   size_t bytes = (static_cast<size_t>(nfds) + 63) / 64 * 8;
   std::vector<uint64_t> sets[3];
   uint64_t addrs[3] = {rd, wr, ex};
@@ -139,7 +176,7 @@ Coro<ErrorOr<int64_t>> select_common(SyscallContext& ctx, int nfds, uint64_t rd,
   // select reports a closed fd in any set as EBADF (poll says POLLNVAL).
   for (const PollEntry& e : entries)
     if (ctx.process().fds().get(e.fd).is_error()) co_return Errno::BADF;
-  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.thread, entries, timeout_ns));
+  CO_TRY_ASSIGN(int ready, co_await do_poll(ctx.thread, entries, timeout_ns, left_ns));
   (void)ready;
   for (auto& s : sets) std::fill(s.begin(), s.end(), 0);
   int count = 0;
@@ -157,6 +194,25 @@ Coro<ErrorOr<int64_t>> select_common(SyscallContext& ctx, int nfds, uint64_t rd,
   co_return count;
 }
 
+// ppoll: poll_common, then the time left goes back into the timespec.
+Coro<ErrorOr<int64_t>> ppoll_common(SyscallContext& ctx, int64_t timeout_ns) {
+  int64_t left = -1;
+  ErrorOr<int64_t> r = co_await poll_common(ctx, ctx.arg(0), ctx.arg(1), timeout_ns, &left);
+  write_back_timeout<timespec>(ctx, ctx.arg(2), left);
+  co_return r;
+}
+
+// select and pselect6: select_common, then the time left goes back into
+// the timeval (select) or timespec (pselect6) at timeout_addr.
+template <typename T>
+Coro<ErrorOr<int64_t>> select_with_timeout(SyscallContext& ctx, int64_t timeout_ns, uint64_t timeout_addr) {
+  int64_t left = -1;
+  ErrorOr<int64_t> r =
+      co_await select_common(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), timeout_ns, &left);
+  write_back_timeout<T>(ctx, timeout_addr, left);
+  co_return r;
+}
+
 }  // namespace
 
 // Implements Linux poll(2).
@@ -165,32 +221,47 @@ Coro<ErrorOr<int64_t>> sys_poll(SyscallContext& ctx) {
   return poll_common(ctx, ctx.arg(0), ctx.arg(1), timeout_ms < 0 ? -1 : int64_t{timeout_ms} * 1000000);
 }
 
-// Implements Linux ppoll(2). The signal mask argument is accepted; signals
-// do not interrupt waits yet.
+// Implements Linux ppoll(2): the signal mask holds while it waits, and the
+// time left goes back into the timeout.
 Coro<ErrorOr<int64_t>> sys_ppoll(SyscallContext& ctx) {
   auto timeout = read_timeout_ns(ctx.mem(), ctx.arg(2));
   if (timeout.is_error()) return async_result(timeout.error());
-  return poll_common(ctx, ctx.arg(0), ctx.arg(1), timeout.value());
+  if (auto r = set_wait_mask(ctx.thread, ctx.mem(), ctx.arg(3), ctx.arg(4)); r.is_error())
+    return async_result(r.error());
+  return ppoll_common(ctx, timeout.value());
 }
 
-// Implements Linux select(2).
+// Implements Linux select(2). The time left goes back into the timeval.
 Coro<ErrorOr<int64_t>> sys_select(SyscallContext& ctx) {
   int64_t timeout_ns = -1;
   if (uint64_t tv_addr = ctx.arg(4)) {
     auto tv = ctx.mem().read_obj(UserPtr<timeval>(tv_addr));
-    if (tv.is_error() || tv.value().tv_sec < 0 || tv.value().tv_usec < 0 || tv.value().tv_usec >= 1000000) {
-      return async_result(tv.is_error() ? tv.error() : Errno::INVAL);
-    }
-    timeout_ns = static_cast<int64_t>(tv.value().tv_sec) * 1000000000LL + tv.value().tv_usec * 1000LL;
+    if (tv.is_error()) return async_result(tv.error());
+    // Whole seconds in tv_usec carry over; what is negative after that is
+    // EINVAL (kern_select, poll_select_set_timeout).
+    int64_t sec = tv.value().tv_sec + tv.value().tv_usec / 1000000;
+    int64_t usec = tv.value().tv_usec % 1000000;
+    if (sec < 0 || usec < 0) return async_result(Errno::INVAL);
+    timeout_ns = sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX / 2 : sec * 1000000000LL + usec * 1000LL;
   }
-  return select_common(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), timeout_ns);
+  return select_with_timeout<timeval>(ctx, timeout_ns, ctx.arg(4));
 }
 
-// Implements Linux pselect6(2).
+// Implements Linux pselect6(2). The sixth argument points at the signal
+// mask's address and size.
 Coro<ErrorOr<int64_t>> sys_pselect6(SyscallContext& ctx) {
   auto timeout = read_timeout_ns(ctx.mem(), ctx.arg(4));
   if (timeout.is_error()) return async_result(timeout.error());
-  return select_common(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg(2), ctx.arg(3), timeout.value());
+  if (uint64_t sig_addr = ctx.arg(5)) {
+    struct {
+      uint64_t mask_addr;
+      uint64_t size;
+    } sig;
+    if (auto r = ctx.mem().read(sig_addr, &sig, sizeof sig); r.is_error()) return async_result(r.error());
+    if (auto r = set_wait_mask(ctx.thread, ctx.mem(), sig.mask_addr, sig.size); r.is_error())
+      return async_result(r.error());
+  }
+  return select_with_timeout<timespec>(ctx, timeout.value(), ctx.arg(4));
 }
 
 }  // namespace moat

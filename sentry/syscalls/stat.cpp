@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fs/fd_table.h"
-#include "fs/host_fs.h"
+#include "fs/host_fd_file.h"
 #include "fs/ops.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -55,22 +55,6 @@ struct statx to_statx(const struct stat& st) {
   sx.stx_dev_major = major(st.st_dev);
   sx.stx_dev_minor = minor(st.st_dev);
   return sx;
-}
-
-ErrorOr<struct statfs> statfs_of(const fs::Node& node) {
-  struct statfs sf {};
-  const fs::FsInfo& info = node.fs_info();
-  if (auto* host = dynamic_cast<const fs::HostNode*>(&node)) {
-    if (::fstatfs(host->path_fd(), &sf) < 0) return last_host_errno();
-  } else {
-    sf.f_type = info.magic;
-    sf.f_bsize = 4096;
-    sf.f_frsize = 4096;
-    sf.f_namelen = NAME_MAX;
-    sf.f_fsid.__val[0] = static_cast<int>(info.dev);
-  }
-  if (info.read_only) sf.f_flags |= ST_RDONLY;
-  return sf;
 }
 
 ErrorOr<int64_t> do_readlinkat(SyscallContext& ctx, int dirfd, uint64_t path_addr, uint64_t buf, int64_t size) {
@@ -165,7 +149,7 @@ ErrorOr<int64_t> sys_faccessat2(SyscallContext& ctx) {
 ErrorOr<int64_t> sys_statfs(SyscallContext& ctx) {
   std::string path = TRY(fs::read_user_path(ctx.mem(), ctx.arg(0)));
   fs::Location loc = TRY(fs::resolve_at(ctx.process(), AT_FDCWD, path, 0));
-  struct statfs sf = TRY(statfs_of(loc.node()));
+  struct statfs sf = TRY(loc.node().statfs());
   TRY(ctx.mem().write_obj(UserPtr<struct statfs>(ctx.arg(1)), sf));
   return 0;
 }
@@ -173,7 +157,13 @@ ErrorOr<int64_t> sys_statfs(SyscallContext& ctx) {
 // Implements Linux fstatfs(2).
 ErrorOr<int64_t> sys_fstatfs(SyscallContext& ctx) {
   auto file = TRY(ctx.process().fds().get(ctx.arg_int(0)));
-  struct statfs sf = TRY(statfs_of(file->node()));
+  struct statfs sf {};
+  if (auto* host = dynamic_cast<fs::HostFdFile*>(file.ptr())) {
+    // Stdio and pipes: the host object's own filesystem (devpts, pipefs...).
+    if (::fstatfs(host->host_fd(), &sf) < 0) return last_host_errno();
+  } else {
+    sf = TRY(file->node().statfs());
+  }
   TRY(ctx.mem().write_obj(UserPtr<struct statfs>(ctx.arg(1)), sf));
   return 0;
 }

@@ -1,6 +1,6 @@
 // Conformance: futex(2) (waits, wakes, bitsets, requeues, FUTEX_WAKE_OP,
-// private and shared futexes, PI), the futex2 calls futex_wait(2),
-// futex_wake(2) and futex_requeue(2), robust futex lists
+// private and shared futexes, PI), the futex2 calls futex_waitv(2),
+// futex_wait(2), futex_wake(2) and futex_requeue(2), robust futex lists
 // (set_robust_list(2), get_robust_list(2), robust pthread mutexes) and the
 // futex wake of CLONE_CHILD_CLEARTID.
 //
@@ -31,6 +31,9 @@
 using namespace conformance;
 
 // The futex2 calls (Linux 6.7); older headers lack their numbers and flags.
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
 #ifndef SYS_futex_wake
 #define SYS_futex_wake 454
 #endif
@@ -1367,4 +1370,113 @@ TEST(Futex2, RequeueMovesWaiters) {
     w.join();
     EXPECT_TRUE(w.woken());
   }
+}
+
+namespace {
+
+long sys_futex_waitv(futex_waitv* waiters, unsigned n, unsigned flags, const timespec* ts, clockid_t clock) {
+  return syscall(SYS_futex_waitv, waiters, n, flags, ts, clock);
+}
+
+void set_waitv(struct futex_waitv& v, uint32_t* addr, uint32_t val, unsigned flags = kU32Private) {
+  v = {};
+  v.uaddr = reinterpret_cast<uintptr_t>(addr);
+  v.val = val;
+  v.flags = flags;
+}
+
+}  // namespace
+
+TEST(FutexWaitv, WakeOnAnyReturnsItsIndex) {
+  static uint32_t words[3];
+  static struct futex_waitv vec[3];
+  static std::atomic<long> result;
+  static std::atomic<bool> done;
+  words[0] = words[1] = words[2] = 0;
+  set_waitv(vec[0], &words[0], 0);
+  set_waitv(vec[1], &words[1], 0, FUTEX2_SIZE_U32);  // a shared one among private ones
+  set_waitv(vec[2], &words[2], 0);
+  done = false;
+  pthread_t t;
+  pthread_create(
+      &t, nullptr,
+      [](void*) -> void* {
+        timespec deadline = deadline_in(kSafetyNs);
+        result = sys_futex_waitv(vec, 3, 0, &deadline, CLOCK_MONOTONIC);
+        done = true;
+        return nullptr;
+      },
+      nullptr);
+  ASSERT_TRUE(wait_for_queued(&words[2], 1, true));
+  EXPECT_EQ(queued(&words[0], true), 1);
+  EXPECT_EQ(queued(&words[1], false), 1);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(futex(&words[1], FUTEX_WAKE, 1), 1);
+  pthread_join(t, nullptr);
+  EXPECT_EQ(result.load(), 1);
+  // The wait has left every queue it was on.
+  EXPECT_EQ(queued(&words[0], true), 0);
+  EXPECT_EQ(queued(&words[2], true), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(futex(&words[0], FUTEX_WAKE_PRIVATE, 1), 0);
+}
+
+TEST(FutexWaitv, ValueMismatchAndTimeout) {
+  uint32_t a = 0, b = 5;
+  struct futex_waitv vec[2];
+  set_waitv(vec[0], &a, 0);
+  set_waitv(vec[1], &b, 4);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 2, 0, nullptr, CLOCK_MONOTONIC), EAGAIN);
+  set_waitv(vec[1], &b, 5);
+  int64_t start = now_ns(CLOCK_REALTIME);
+  timespec deadline = to_timespec(start + 30 * kMs);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 2, 0, &deadline, CLOCK_REALTIME), ETIMEDOUT);
+  EXPECT_GE(now_ns(CLOCK_REALTIME), start + 30 * kMs);
+  EXPECT_EQ(queued(&a), 0);
+}
+
+TEST(FutexWaitv, BadArguments) {
+  uint32_t a = 0;
+  struct futex_waitv vec[2];
+  set_waitv(vec[0], &a, 0);
+  set_waitv(vec[1], &a, 0);
+  timespec now = deadline_in(0);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 0, 0, nullptr, CLOCK_MONOTONIC), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 129, 0, nullptr, CLOCK_MONOTONIC), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 1, 1, nullptr, CLOCK_MONOTONIC), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(nullptr, 1, 0, nullptr, CLOCK_MONOTONIC), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 1, 0, &now, CLOCK_BOOTTIME), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(reinterpret_cast<futex_waitv*>(unmapped_address()), 1, 0, nullptr,
+                                        CLOCK_MONOTONIC),
+                            EFAULT);
+  vec[1].__reserved = 1;
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 2, 0, nullptr, CLOCK_MONOTONIC), EINVAL);
+  set_waitv(vec[1], &a, 0, FUTEX2_SIZE_U8);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 2, 0, nullptr, CLOCK_MONOTONIC), EINVAL);
+  set_waitv(vec[1], reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(&a) + 1), 0);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 2, 0, nullptr, CLOCK_MONOTONIC), EINVAL);
+  set_waitv(vec[1], unmapped_address(), 0);
+  EXPECT_SYSCALL_FAILS_WITH(sys_futex_waitv(vec, 2, 0, nullptr, CLOCK_MONOTONIC), EFAULT);
+}
+
+TEST(FutexWaitv, TwoWakesOnOneWaitCountOnce) {
+  // Once one of its futexes wakes the wait, the others no longer hold it.
+  static uint32_t a, b;
+  static struct futex_waitv vec[2];
+  static std::atomic<long> result;
+  a = b = 0;
+  set_waitv(vec[0], &a, 0);
+  set_waitv(vec[1], &b, 0);
+  pthread_t t;
+  pthread_create(
+      &t, nullptr,
+      [](void*) -> void* {
+        timespec deadline = deadline_in(kSafetyNs);
+        result = sys_futex_waitv(vec, 2, 0, &deadline, CLOCK_MONOTONIC);
+        return nullptr;
+      },
+      nullptr);
+  ASSERT_TRUE(wait_for_queued(&b, 1));
+  EXPECT_SYSCALL_SUCCEEDS_WITH(futex(&a, FUTEX_WAKE_PRIVATE, 1), 1);
+  pthread_join(t, nullptr);
+  EXPECT_EQ(result.load(), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(futex(&b, FUTEX_WAKE_PRIVATE, 1), 0);
 }

@@ -32,7 +32,6 @@ TEST(Identity, ProcSelfNamesThisProcess) {
 }
 
 TEST(Identity, ProcSelfStatAgreesWithGetters) {
-  MOAT_KNOWN_FAILURE("fs/procfs.cpp serves no /proc/PID/stat");
   std::string stat = read_whole_file("/proc/self/stat");
   int pid = 0, ppid = 0;
   size_t close_paren = stat.rfind(')');

@@ -83,7 +83,6 @@ TEST(Prctl, GetNoNewPrivsWithArgumentsIsEinval) {
 }
 
 TEST(Prctl, NoNewPrivsShowsInProcSelfStatus) {
-  MOAT_KNOWN_FAILURE("fs/procfs.cpp's /proc/PID/status has no NoNewPrivs line");
   ASSERT_SYSCALL_SUCCEEDS(raw_prctl(PR_SET_NO_NEW_PRIVS, 1));
   std::string status = read_whole_file("/proc/self/status");
   EXPECT_TRUE(status.find("NoNewPrivs:\t1") != std::string::npos);

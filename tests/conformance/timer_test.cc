@@ -259,6 +259,31 @@ TEST(ClockNanosleep, InterruptedRelativeSleepReportsTheRemainder) {
   EXPECT_LE(ns(rem), 3 * kSec);
 }
 
+namespace {
+std::atomic<bool> g_burner_stop{false};
+void* burner_main(void*) {
+  burn_until([] { return g_burner_stop.load(); }, 5 * kSec);
+  return nullptr;
+}
+}  // namespace
+
+TEST(ClockNanosleep, ProcessCpuClockWaitsForCpuTime) {
+  // Another thread burns CPU while this one sleeps on the process's clock.
+  g_burner_stop = false;
+  pthread_t burner;
+  ASSERT_EQ(pthread_create(&burner, nullptr, burner_main, nullptr), 0);
+  int64_t cpu_start = now(CLOCK_PROCESS_CPUTIME_ID);
+  timespec req = ts_of(50 * kMs);
+  int r = clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, &req, nullptr);
+  int64_t spent = now(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+  g_burner_stop = true;
+  pthread_join(burner, nullptr);
+  EXPECT_EQ(r, 0);
+  EXPECT_GE(spent, 50 * kMs);
+  // No sleeping on a thread's CPU clock.
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &req, nullptr), EOPNOTSUPP);
+}
+
 // ---- clock_getres and the CPU clocks of clock_getcpuclockid ----
 
 TEST(ClockGetres, HighResolutionAndCoarseClocks) {

@@ -60,7 +60,6 @@ TEST(Uname2, PartiallyUnmappedBufferIsEfault) {
 }
 
 TEST(Uname2, ProcSysKernelMatchesUname) {
-  MOAT_KNOWN_FAILURE("fs/procfs.cpp serves no /proc/sys");
   struct utsname u;
   ASSERT_SYSCALL_SUCCEEDS(uname(&u));
   EXPECT_STREQ(chomp(read_whole_file("/proc/sys/kernel/ostype")), u.sysname);

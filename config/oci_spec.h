@@ -1,0 +1,126 @@
+#pragma once
+// The OCI runtime spec's config.json (opencontainers/runtime-spec,
+// config.md and config-linux.md): what moat reads from a bundle.
+//
+// Parsing is strict about types (a field of the wrong type is an error that
+// names it) and lenient about presence (missing optional fields take the
+// spec's defaults). Fields moat does not apply are collected in
+// Spec::unsupported, one line each naming the field, for the caller to log:
+// a container never silently runs differently from what its config says.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace moat::oci {
+
+// The version of the runtime spec moat follows (and `moat spec` writes).
+constexpr const char* kSpecVersion = "1.0.2";
+
+struct Rlimit {
+  std::string type;  // "RLIMIT_NOFILE"
+  int resource = 0;  // RLIMIT_NOFILE
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+struct User {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> additional_gids;
+  std::optional<uint32_t> umask;
+};
+
+// Capability sets as bit masks (bit N = capability N); absent sets stay
+// nullopt, which is not the same as an empty list.
+struct Capabilities {
+  std::optional<uint64_t> bounding, effective, permitted, inheritable, ambient;
+};
+
+struct ConsoleSize {
+  uint16_t height = 0;
+  uint16_t width = 0;
+};
+
+struct ProcessSpec {
+  bool terminal = false;
+  std::optional<ConsoleSize> console_size;
+  User user;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  Capabilities capabilities;
+  std::optional<int> oom_score_adj;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct Namespace {
+  std::string type;  // pid, network, mount, ipc, uts, user, cgroup, time
+  std::string path;  // join this one instead of making a new one
+};
+
+struct Spec {
+  std::string oci_version;
+  ProcessSpec process;
+  std::string root_path;  // as written: relative paths are relative to the bundle
+  bool root_readonly = false;
+  std::string hostname;
+  std::string domainname;
+  std::vector<Mount> mounts;
+  std::vector<Namespace> namespaces;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  // In file order (state JSON repeats them).
+  std::vector<std::pair<std::string, std::string>> annotations;
+  // "field: what moat does instead", one per field it does not apply.
+  std::vector<std::string> unsupported;
+};
+
+struct SpecError {
+  std::string message;  // one line naming the field, e.g. "process.args: must not be empty"
+};
+
+// Parses config.json text. Errors: malformed JSON, a field of the wrong type,
+// a missing required field (ociVersion, process, process.args, root.path),
+// unknown rlimit, capability or namespace names.
+std::variant<Spec, SpecError> parse_spec(std::string_view text);
+
+// Reads bundle/config.json. The error says which file and why.
+std::variant<Spec, SpecError> load_spec(const std::string& bundle);
+
+// The absolute host path of the spec's root inside bundle (an absolute bundle).
+std::string rootfs_path(const Spec& spec, const std::string& bundle);
+
+// A default config.json, as `runc spec` writes (with moat's hostname).
+nlohmann::ordered_json default_spec();
+
+// capabilities(7) name ("CAP_KILL") to number; nullopt when unknown.
+std::optional<int> capability_number(std::string_view name);
+// The capability names moat knows, in number order.
+std::vector<std::string> capability_names();
+// "RLIMIT_NOFILE" to RLIMIT_NOFILE; nullopt when unknown.
+std::optional<int> rlimit_resource(std::string_view name);
+
+// A signal as `kill` takes it: a number (1-64), a name with or without SIG
+// ("TERM", "SIGTERM", "term") or RTMIN+N / RTMAX-N. nullopt when invalid.
+std::optional<int> parse_signal(std::string_view text);
+
+// Container IDs (runc's rule): non-empty, only [A-Za-z0-9_+,.-], not "." or
+// "..", and at most NAME_MAX (255) bytes since each names a directory.
+std::optional<std::string> container_id_error(std::string_view id);
+
+}  // namespace moat::oci

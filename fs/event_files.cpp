@@ -1,0 +1,158 @@
+// eventfd, timerfd and epoll files over host objects (event_files.h).
+
+#include "fs/event_files.h"
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "fs/host_fd_file.h"
+#include "sentry/kernel/interrupt.h"
+#include "sentry/io/uring.h"
+#include "sentry/kernel/process.h"
+
+namespace moat::fs {
+
+namespace {
+
+// An io_uring poll for `events` on a host fd. A signal for `thread` cancels
+// it (the result is then -ECANCELED), on the second and later waits of a
+// syscall too: the dispatcher names the thread only while a handler starts
+// (interrupt.h), so the wait names it itself.
+struct HostFdWait : UringOp {
+  int fd;
+  unsigned events;
+  Thread* thread;
+  HostFdWait(int f, unsigned e, Thread* t) : fd(f), events(e), thread(t) {}
+  void await_suspend(std::coroutine_handle<> h) {
+    handle = h;
+    io_uring* ring = current_ring();
+    io_uring_sqe* sqe = io_uring_get_sqe(ring);
+    if (!sqe) {
+      io_uring_submit(ring);
+      sqe = io_uring_get_sqe(ring);
+    }
+    io_uring_prep_poll_add(sqe, fd, events);
+    io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
+    Thread*& current = dispatching_thread();
+    Thread* saved = std::exchange(current, thread);
+    register_uring_cancel(this);
+    current = saved;
+  }
+};
+
+// The file type the host gives its own object of this kind (anon inodes).
+mode_t host_type(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) return 0;
+  return st.st_mode & S_IFMT;
+}
+
+}  // namespace
+
+Location CounterFile::anon_location(const std::string& name, mode_t mode) {
+  Location loc;
+  loc.entries.push_back(PathEntry{name, make_ref<AnonNode>(mode)});
+  loc.anonymous = true;
+  return loc;
+}
+
+// eventfd_read and timerfd_read: EINVAL below 8 bytes, EAGAIN with nothing
+// to take. The host says which; a blocking call waits for POLLIN and tries
+// again, and a signal ends the wait with ERESTARTSYS as in Linux.
+Coro<ErrorOr<size_t>> CounterFile::read(std::span<std::byte> buf, int64_t offset) {
+  if (offset >= 0) co_return Errno::SPIPE;
+  Thread* thread = dispatching_thread();
+  for (;;) {
+    ssize_t n = ::read(m_fd.get(), buf.data(), buf.size());
+    if (n >= 0) co_return static_cast<size_t>(n);
+    if (errno != EAGAIN) co_return last_host_errno();
+    if (nonblocking()) co_return Errno::AGAIN;
+    if (thread && thread->interrupted) co_return Errno::RestartSys;
+    int32_t r = co_await HostFdWait(m_fd.get(), POLLIN, thread);
+    if (r == -ECANCELED || (thread && thread->interrupted)) co_return Errno::RestartSys;
+  }
+}
+
+// eventfd_write: one 8-byte value (more bytes are ignored), EINVAL for
+// ~0ULL; a write that would pass the maximum waits for room (POLLOUT).
+// timerfd has no write: the host says EINVAL.
+Coro<ErrorOr<size_t>> CounterFile::write(std::span<const std::byte> buf, int64_t offset) {
+  if (offset >= 0) co_return Errno::SPIPE;
+  Thread* thread = dispatching_thread();
+  for (;;) {
+    ssize_t n = ::write(m_fd.get(), buf.data(), buf.size());
+    if (n >= 0) co_return static_cast<size_t>(n);
+    if (errno != EAGAIN) co_return last_host_errno();
+    if (nonblocking()) co_return Errno::AGAIN;
+    if (thread && thread->interrupted) co_return Errno::RestartSys;
+    int32_t r = co_await HostFdWait(m_fd.get(), POLLOUT, thread);
+    if (r == -ECANCELED || (thread && thread->interrupted)) co_return Errno::RestartSys;
+  }
+}
+
+ErrorOr<struct stat> CounterFile::stat() const {
+  struct stat st {};
+  if (::fstat(m_fd.get(), &st) < 0) return last_host_errno();
+  return st;
+}
+
+ErrorOr<RefPtr<File>> EventFdFile::create(unsigned initval, int flags) {
+  UniqueFd fd(::eventfd(initval, EFD_NONBLOCK | EFD_CLOEXEC | (flags & EFD_SEMAPHORE)));
+  if (!fd) return last_host_errno();
+  const std::string name = "anon_inode:[eventfd]";
+  Location loc = anon_location(name, host_type(fd.get()));
+  return RefPtr<File>::adopt(new EventFdFile(std::move(loc), O_RDWR | (flags & O_NONBLOCK), std::move(fd), name));
+}
+
+ErrorOr<RefPtr<File>> TimerFdFile::create(int clock, int flags) {
+  // timerfd_create(2): these clocks only (the alarm ones need CAP_WAKE_ALARM,
+  // checked by the caller).
+  switch (clock) {
+    case CLOCK_REALTIME:
+    case CLOCK_MONOTONIC:
+    case CLOCK_BOOTTIME:
+    case CLOCK_REALTIME_ALARM:
+    case CLOCK_BOOTTIME_ALARM: break;
+    default: return Errno::INVAL;
+  }
+  UniqueFd fd(::timerfd_create(clock, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!fd) return last_host_errno();
+  const std::string name = "anon_inode:[timerfd]";
+  Location loc = anon_location(name, host_type(fd.get()));
+  return RefPtr<File>::adopt(new TimerFdFile(std::move(loc), O_RDWR | (flags & O_NONBLOCK), std::move(fd), name));
+}
+
+// The host checks the flags and the timespecs (EINVAL).
+ErrorOr<itimerspec> TimerFdFile::settime(int flags, const itimerspec& value) {
+  itimerspec old{};
+  if (::timerfd_settime(host_fd(), flags, &value, &old) < 0) return last_host_errno();
+  return old;
+}
+
+ErrorOr<itimerspec> TimerFdFile::gettime() const {
+  itimerspec cur{};
+  if (::timerfd_gettime(host_fd(), &cur) < 0) return last_host_errno();
+  return cur;
+}
+
+ErrorOr<RefPtr<File>> EpollFile::create() {
+  UniqueFd fd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!fd) return last_host_errno();
+  Location loc;
+  loc.entries.push_back(PathEntry{"anon_inode:[eventpoll]", make_ref<AnonNode>(host_type(fd.get()))});
+  loc.anonymous = true;
+  return RefPtr<File>::adopt(new EpollFile(std::move(loc), std::move(fd)));
+}
+
+ErrorOr<struct stat> EpollFile::stat() const {
+  struct stat st {};
+  if (::fstat(m_fd.get(), &st) < 0) return last_host_errno();
+  return st;
+}
+
+}  // namespace moat::fs

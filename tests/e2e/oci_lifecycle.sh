@@ -1,0 +1,372 @@
+#!/bin/bash
+# The OCI runtime commands as containerd's shim and runc users drive them:
+# create (the guest waits), start, state, ps, list, kill, delete, run (the
+# exit status passes through), and the error cases of the runtime spec's
+# Lifecycle and Operations. When Debian's runc is installed (or installable)
+# the same scenario runs through runc too and the observations must agree.
+source "$(dirname "$0")/lib.sh"
+
+BUSYBOX=/bin/busybox
+if [[ ! -x $BUSYBOX ]]; then
+  echo "SKIP: $BUSYBOX is missing (scripts/setup-deps installs busybox)"
+  pass "skipped: no busybox"
+  finish
+fi
+
+# Containers left running by a failed check are ended with the test.
+MOAT_ROOT=$E2E_TMP/moat-state
+RUNC_ROOT=$E2E_TMP/runc-state
+oci_cleanup() {
+  local dir
+  for dir in "$MOAT_ROOT"/*/; do
+    [[ -d $dir ]] && "$MOAT" --root "$MOAT_ROOT" delete --force "$(basename "$dir")" >/dev/null 2>&1
+  done
+  if command -v runc >/dev/null; then
+    for dir in "$RUNC_ROOT"/*/; do
+      [[ -d $dir ]] && runc --root "$RUNC_ROOT" delete --force "$(basename "$dir")" >/dev/null 2>&1
+    done
+  fi
+  e2e_cleanup
+}
+trap oci_cleanup EXIT
+
+# ---- A bundle: a root filesystem holding busybox and the libraries it
+# loads, and a config.json from `moat spec` with the command and flags set.
+ROOTFS=$E2E_TMP/rootfs
+mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/dev" "$ROOTFS/sys" "$ROOTFS/tmp"
+cp "$BUSYBOX" "$ROOTFS/bin/busybox"
+for lib in $(ldd "$BUSYBOX" 2>/dev/null | grep -o '/[^ ]*'); do
+  mkdir -p "$ROOTFS$(dirname "$lib")"
+  cp -L "$lib" "$ROOTFS$lib"
+done
+for applet in sh echo sleep cat true false; do ln -sf busybox "$ROOTFS/bin/$applet"; done
+
+# make_bundle NAME SHELL_SCRIPT [PYTHON_EDIT]: a bundle running sh -c SCRIPT,
+# non-terminal, with its root read-only; PYTHON_EDIT may change `c`.
+make_bundle() {
+  local dir=$E2E_TMP/$1 script=$2 edit=${3:-}
+  mkdir -p "$dir"
+  (cd "$dir" && "$MOAT" spec) || return 1
+  ROOTFS=$ROOTFS SCRIPT=$script EDIT=$edit "$PYTHON" - "$dir/config.json" <<'EOF'
+import json, os, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["root"]["path"] = os.environ["ROOTFS"]  # runc refuses a symbolic link
+c["process"]["args"] = ["sh", "-c", os.environ["SCRIPT"]]
+exec(os.environ["EDIT"])
+json.dump(c, open(path, "w"), indent=1)
+EOF
+}
+
+# obs_get FILE STEP: the observation recorded for STEP in FILE.
+obs_get() {
+  awk -v step="$2: " 'index($0, step) == 1 { print substr($0, length(step) + 1); exit }' "$1"
+}
+
+# poll_until SECONDS CMD...: runs CMD every 50 ms until it succeeds.
+poll_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS >= deadline)) && return 1
+    sleep 0.05
+  done
+}
+
+# ---- `moat spec`.
+SPECDIR=$E2E_TMP/specdir
+mkdir -p "$SPECDIR"
+(cd "$SPECDIR" && run spec "$MOAT" spec)
+expect_status "spec writes config.json" spec 0
+expect_grep "spec: the default config is runc's" "$SPECDIR/config.json" '"ociVersion"'
+(cd "$SPECDIR" && run spec_again "$MOAT" spec)
+expect_status "spec refuses to overwrite config.json" spec_again 1
+run features "$MOAT" features
+expect_status "features exits 0" features 0
+expect_grep "features prints JSON" "$E2E_TMP/features.out" '"ociVersionMax"'
+run version "$MOAT" --version
+expect_grep "--version names the spec version" "$E2E_TMP/version.out" '^spec: 1\.'
+
+make_bundle lifecycle 'trap "echo got-term; exit 143" TERM; echo started; while :; do sleep 1; done' || {
+  fail "could not make the lifecycle bundle"
+  finish
+}
+make_bundle exit7 'echo hi; exit 7'
+make_bundle notrap 'echo started; while :; do sleep 1; done'
+make_bundle missing_cmd 'exit 0' 'c["process"]["args"] = ["/bin/no-such-command"]'
+make_bundle bind_mount 'exit 0' \
+  'c["mounts"].append({"destination": "/data", "type": "bind", "source": "/srv", "options": ["rbind"]})'
+mkdir -p "$E2E_TMP/malformed" "$E2E_TMP/noargs"
+echo '{"ociVersion": "1.0.2", "process": {' >"$E2E_TMP/malformed/config.json"
+echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": {"cwd": "/"}}' >"$E2E_TMP/noargs/config.json"
+
+# subreaper.py ID BUNDLE RUNTIME... [SIGNAL]: as containerd's shim, a child
+# subreaper that creates and starts the container, optionally kills it with
+# SIGNAL, and prints how the process in the pid file ended.
+cat >"$E2E_TMP/subreaper.py" <<'EOF'
+import ctypes, os, subprocess, sys, time
+if ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+    sys.exit("prctl failed")
+cid, bundle, rt, sig = sys.argv[1], sys.argv[2], sys.argv[3:], None
+if rt[-1].isupper():
+    rt, sig = rt[:-1], rt[-1]
+pidfile = bundle + ".pid"
+quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+subprocess.run(rt + ["create", "--bundle", bundle, "--pid-file", pidfile, cid], check=True, **quiet)
+pid = int(open(pidfile).read())
+subprocess.run(rt + ["start", cid], check=True, **quiet)
+if sig:
+    time.sleep(0.5)
+    subprocess.run(rt + ["kill", cid, sig], check=True, **quiet)
+_, status = os.waitpid(pid, 0)
+if os.WIFEXITED(status):
+    print("exited", os.WEXITSTATUS(status))
+else:
+    print("killed by", os.WTERMSIG(status))
+subprocess.run(rt + ["delete", cid], check=True, **quiet)
+EOF
+
+# observe RUNTIME_NAME CMD...: runs the scenario with CMD (a runtime with its
+# --root), writing one "step: observation" line per step to
+# $E2E_TMP/RUNTIME_NAME.obs, for the checks below and the comparison with runc.
+observe() {
+  local name=$1
+  shift
+  local rt=("$@") obs=$E2E_TMP/$name.obs out id=oci-e2e-$name
+  : >"$obs"
+  note() { echo "$1: $2" >>"$obs"; }
+  # yes_no STEP CMD...: notes whether CMD succeeds.
+  yes_no() {
+    local step=$1
+    shift
+    if "$@"; then note "$step" yes; else note "$step" no; fi
+  }
+  status_of_ctr() { "${rt[@]}" state "$1" 2>/dev/null | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null || echo none; }
+  rc() { "$@" >/dev/null 2>>"$E2E_TMP/$name.errors" </dev/null && echo 0 || echo "fail"; }
+
+  # create: the guest is set up but has not run.
+  out=$E2E_TMP/$name.guest.out
+  timeout -k 5 "$E2E_TIMEOUT" "${rt[@]}" create --bundle "$E2E_TMP/lifecycle" --pid-file "$E2E_TMP/$name.pid" "$id" \
+    >"$out" 2>"$E2E_TMP/$name.create.err" </dev/null
+  note create $?
+  note "state after create" "$(status_of_ctr "$id")"
+  sleep 0.5
+  yes_no "guest ran before start" grep -q started "$out"
+  local pid state_pid
+  pid=$(cat "$E2E_TMP/$name.pid" 2>/dev/null)
+  state_pid=$("${rt[@]}" state "$id" 2>/dev/null | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["pid"])' 2>/dev/null)
+  yes_no "pid file is the state's pid" test -n "$pid" -a "$pid" == "$state_pid"
+  yes_no "pid lives" kill -0 "${pid:-0}"
+  note "start" "$(rc "${rt[@]}" start "$id")"
+  yes_no "guest ran after start" poll_until 10 grep -q started "$out"
+  note "state after start" "$(status_of_ctr "$id")"
+  note "second start" "$(rc "${rt[@]}" start "$id")"
+  local ps_json
+  ps_json=$("${rt[@]}" ps --format json "$id" 2>/dev/null)
+  yes_no "ps lists the pid" "$PYTHON" -c 'import json,sys; sys.exit(0 if int(sys.argv[2]) in json.loads(sys.argv[1]) else 1)' \
+    "$ps_json" "${pid:-0}"
+  "${rt[@]}" list --format json 2>/dev/null | "$PYTHON" -c '
+import json, sys
+rows = json.load(sys.stdin) or []
+print(" ".join(r["status"] for r in rows if r["id"] == sys.argv[1]))' "$id" >"$E2E_TMP/$name.list"
+  note "list" "$(cat "$E2E_TMP/$name.list")"
+  note "delete running" "$(rc "${rt[@]}" delete "$id")"
+  note "create duplicate" "$(rc "${rt[@]}" create --bundle "$E2E_TMP/lifecycle" "$id")"
+  note "kill bad signal" "$(rc "${rt[@]}" kill "$id" NOSUCHSIG)"
+  note "kill TERM" "$(rc "${rt[@]}" kill "$id" TERM)"
+  local st
+  for _ in $(seq 100); do
+    st=$(status_of_ctr "$id")
+    [[ $st == stopped ]] && break
+    sleep 0.1
+  done
+  note "state after kill TERM" "$st"
+  yes_no "guest trapped TERM" grep -q got-term "$out"
+  note "kill stopped" "$(rc "${rt[@]}" kill "$id" TERM)"
+  note "delete stopped" "$(rc "${rt[@]}" delete "$id")"
+  note "state after delete" "$(status_of_ctr "$id")"
+  note "delete again" "$(rc "${rt[@]}" delete "$id")"
+  note "delete --force missing" "$(rc "${rt[@]}" delete --force "$id")"
+
+  # A created container that is killed, and one deleted without starting.
+  "${rt[@]}" create --bundle "$E2E_TMP/lifecycle" "$id-k" >/dev/null 2>&1 </dev/null
+  note "kill created" "$(rc "${rt[@]}" kill "$id-k" KILL)"
+  for _ in $(seq 100); do
+    st=$(status_of_ctr "$id-k")
+    [[ $st == stopped ]] && break
+    sleep 0.1
+  done
+  note "state after kill of created" "$st"
+  note "delete killed" "$(rc "${rt[@]}" delete "$id-k")"
+  "${rt[@]}" create --bundle "$E2E_TMP/lifecycle" "$id-d" >/dev/null 2>&1 </dev/null
+  note "delete created" "$(rc "${rt[@]}" delete "$id-d")"
+  note "state after delete of created" "$(status_of_ctr "$id-d")"
+
+  # Init ignores a signal it has no handler for; SIGKILL still ends it.
+  "${rt[@]}" run -d --bundle "$E2E_TMP/notrap" "$id-n" >"$E2E_TMP/$name.notrap.out" 2>/dev/null </dev/null
+  note "run -d" $?
+  poll_until 10 grep -q started "$E2E_TMP/$name.notrap.out"
+  "${rt[@]}" kill "$id-n" TERM >/dev/null 2>&1
+  sleep 1
+  note "init without a handler after TERM" "$(status_of_ctr "$id-n")"
+  note "delete --force running" "$(rc "${rt[@]}" delete --force "$id-n")"
+  note "state after delete --force" "$(status_of_ctr "$id-n")"
+
+  # run: the exit status passes through; the container is gone after.
+  timeout -k 5 "$E2E_TIMEOUT" "${rt[@]}" run --bundle "$E2E_TMP/exit7" "$id-7" >"$E2E_TMP/$name.run7.out" 2>&1 </dev/null
+  note "run exit status" $?
+  note "run output" "$(tr '\n' ' ' <"$E2E_TMP/$name.run7.out" | head -c 200 | sed 's/ *$//')"
+  note "state after run" "$(status_of_ctr "$id-7")"
+
+  # containerd's shim is a subreaper: it reaps the pid in the pid file and
+  # takes the container's exit status from it.
+  note "subreaper sees exit" "$("$PYTHON" "$E2E_TMP/subreaper.py" "$id-s" "$E2E_TMP/exit7" "${rt[@]}" 2>&1)"
+  note "subreaper sees KILL" "$("$PYTHON" "$E2E_TMP/subreaper.py" "$id-s" "$E2E_TMP/lifecycle" "${rt[@]}" KILL 2>&1)"
+
+  # Errors: unknown container, bad IDs, bad bundles.
+  note "state unknown" "$(rc "${rt[@]}" state no-such-container)"
+  note "start unknown" "$(rc "${rt[@]}" start no-such-container)"
+  note "kill unknown" "$(rc "${rt[@]}" kill no-such-container)"
+  note "delete unknown" "$(rc "${rt[@]}" delete no-such-container)"
+  note "state bad id" "$(rc "${rt[@]}" state 'a/b')"
+  note "create missing bundle" "$(rc "${rt[@]}" create --bundle "$E2E_TMP/no-such-bundle" "$id-m")"
+  note "create malformed config" "$(rc "${rt[@]}" create --bundle "$E2E_TMP/malformed" "$id-m")"
+  note "create without process.args" "$(rc "${rt[@]}" create --bundle "$E2E_TMP/noargs" "$id-m")"
+  note "create missing command" "$(rc "${rt[@]}" create --bundle "$E2E_TMP/missing_cmd" "$id-m")"
+  note "state after failed creates" "$(status_of_ctr "$id-m")"
+}
+
+# ---- moat.
+observe moat "$MOAT" --root "$MOAT_ROOT"
+cat >"$E2E_TMP/expected.obs" <<'EOF'
+create: 0
+state after create: created
+guest ran before start: no
+pid file is the state's pid: yes
+pid lives: yes
+start: 0
+guest ran after start: yes
+state after start: running
+second start: fail
+ps lists the pid: yes
+list: running
+delete running: fail
+create duplicate: fail
+kill bad signal: fail
+kill TERM: 0
+state after kill TERM: stopped
+guest trapped TERM: yes
+kill stopped: fail
+delete stopped: 0
+state after delete: none
+delete again: fail
+delete --force missing: 0
+kill created: 0
+state after kill of created: stopped
+delete killed: 0
+delete created: 0
+state after delete of created: none
+run -d: 0
+init without a handler after TERM: running
+delete --force running: 0
+state after delete --force: none
+run exit status: 7
+run output: hi
+state after run: none
+subreaper sees exit: exited 7
+subreaper sees KILL: killed by 9
+state unknown: fail
+start unknown: fail
+kill unknown: fail
+delete unknown: fail
+state bad id: fail
+create missing bundle: fail
+create malformed config: fail
+create without process.args: fail
+create missing command: fail
+state after failed creates: none
+EOF
+while IFS= read -r line; do
+  step=${line%%: *}
+  want=${line#*: }
+  got=$(obs_get "$E2E_TMP/moat.obs" "$step")
+  if [[ $got == "$want" ]]; then
+    pass "moat: $step: $got"
+  else
+    fail "moat: $step: got '$got', want '$want'"
+  fi
+done <"$E2E_TMP/expected.obs"
+if ((E2E_FAILURES > 0)); then
+  echo "  moat's errors along the way:"
+  sed 's/^/    | /' "$E2E_TMP/moat.errors" | head -40
+fi
+
+# ---- Errors are one clear line; with --log-format json the log's last line
+# is the error (containerd reads it).
+run unknown "$MOAT" --root "$MOAT_ROOT" state no-such-container
+expect_status "state of an unknown container fails" unknown 1
+expect_grep "unknown container: says so" "$E2E_TMP/unknown.err" 'container "no-such-container" does not exist'
+run jsonlog "$MOAT" --root "$MOAT_ROOT" --log "$E2E_TMP/log.json" --log-format json kill no-such-container TERM
+expect_status "kill of an unknown container fails" jsonlog 1
+tail -n 1 "$E2E_TMP/log.json" >"$E2E_TMP/log.last"
+expect_grep "json log: the last line is the error" "$E2E_TMP/log.last" \
+  '^\{"level":"error","msg":"container \\"no-such-container\\" does not exist","time":"[0-9T:-]+Z"\}$'
+run badsig "$MOAT" --root "$MOAT_ROOT" --criu /x --systemd-cgroup --no-such-global kill no-such-container SIGNOPE
+expect_status "bad signal fails (unknown global flags are ignored)" badsig 1
+expect_grep "bad signal: says so" "$E2E_TMP/badsig.err" 'unknown signal "SIGNOPE"'
+run malformed "$MOAT" --root "$MOAT_ROOT" create --bundle "$E2E_TMP/malformed" m1
+expect_status "malformed config.json fails" malformed 1
+expect_grep "malformed config.json: names the file" "$E2E_TMP/malformed.err" 'config\.json: malformed JSON'
+run noargs "$MOAT" --root "$MOAT_ROOT" create --bundle "$E2E_TMP/noargs" m1
+expect_grep "missing process.args: names the field" "$E2E_TMP/noargs.err" 'process\.args'
+run nobundle "$MOAT" --root "$MOAT_ROOT" run --bundle "$E2E_TMP/no-such-bundle" m1
+expect_status "missing bundle fails" nobundle 1
+expect_grep "missing bundle: says so" "$E2E_TMP/nobundle.err" 'no-such-bundle.*No such file or directory'
+run badid "$MOAT" --root "$MOAT_ROOT" create --bundle "$E2E_TMP/exit7" 'a/b'
+expect_grep "an ID with a slash is refused" "$E2E_TMP/badid.err" 'invalid container id'
+run bindwarn "$MOAT" --root "$MOAT_ROOT" --log "$E2E_TMP/warn.log" run --bundle "$E2E_TMP/bind_mount" w1
+expect_status "a config with a bind mount still runs" bindwarn 0
+expect_grep "an unsupported mount is a warning naming it" "$E2E_TMP/warn.log" 'level=warning msg="mounts\[7\] \(bind /srv on /data\)'
+if [[ -n $(ls -A "$MOAT_ROOT" 2>/dev/null) ]]; then
+  fail "state directories left behind: $(ls "$MOAT_ROOT")"
+else
+  pass "no state directory left behind"
+fi
+
+# ---- The same scenario through runc, when it is here and works here.
+if ! command -v runc >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive timeout 120 apt-get install -y -qq runc >/dev/null 2>&1 || true
+fi
+probe=none
+if command -v runc >/dev/null; then
+  probe=0
+  timeout 30 runc --root "$RUNC_ROOT" run --bundle "$E2E_TMP/exit7" oci-e2e-probe >"$E2E_TMP/probe.out" 2>&1 </dev/null ||
+    probe=$?
+fi
+if [[ $probe == none ]]; then
+  echo "note: runc is not installed: no comparison with runc"
+elif [[ $probe != 7 ]]; then
+  echo "note: runc does not run containers here (status $probe): no comparison with runc"
+  sed 's/^/    | /' "$E2E_TMP/probe.out" | head -n 5
+  runc --root "$RUNC_ROOT" delete --force oci-e2e-probe >/dev/null 2>&1
+else
+  observe runc runc --root "$RUNC_ROOT"
+  agree=0 total=0
+  while IFS= read -r line; do
+    step=${line%%: *}
+    total=$((total + 1))
+    r=$(obs_get "$E2E_TMP/runc.obs" "$step")
+    m=$(obs_get "$E2E_TMP/moat.obs" "$step")
+    if [[ $r == "$m" ]]; then
+      agree=$((agree + 1))
+    else
+      fail "moat and runc differ at '$step': runc '$r', moat '$m'"
+    fi
+  done <"$E2E_TMP/expected.obs"
+  echo "  moat and runc agree on $agree of $total observations"
+  ((agree == total)) && pass "moat agrees with runc on all $total observations"
+  for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do runc --root "$RUNC_ROOT" delete --force "$id" >/dev/null 2>&1; done
+fi
+
+finish
