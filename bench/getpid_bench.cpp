@@ -184,6 +184,91 @@ void register_proc_benchmarks() {
   }
 }
 
+// File operations (issue 5): the fs_bench fixture, natively and inside moat,
+// on the sandbox's tmpfs (/tmp) and on a host directory (reached read-write
+// through the memory overlay inside moat). The inputs (a 1 GiB host file, an
+// archive of 10,000 files) are made once under kFsBenchDir.
+constexpr const char* kFsBenchDir = "/var/tmp/moat-bench";
+struct FsOp {
+  std::string name;  // the benchmark's name: BM_<name>_native / _moat
+  std::string op;    // fs_bench's operation
+  std::string where;
+  long count;
+  const char* unit;  // what one "operation" is, for the summary
+};
+
+std::string fs_bench_path() { return path_from_env("FS_BENCH", exe_dir() + "/../tests/fs_bench"); }
+
+// Makes the 1 GiB file and the 10,000-file archive if they are not there yet.
+std::string prepare_fs_inputs() {
+  std::error_code ec;
+  std::filesystem::create_directories(std::string(kFsBenchDir) + "/host", ec);
+  if (ec) return "cannot make " + std::string(kFsBenchDir) + ": " + ec.message();
+  std::string big = std::string(kFsBenchDir) + "/1g.bin";
+  if (std::filesystem::file_size(big, ec) != (1ull << 30)) {
+    std::string cmd = "head -c 1073741824 /dev/zero > " + big;
+    if (std::system(cmd.c_str()) != 0) return "cannot write " + big;
+  }
+  std::string tgz = std::string(kFsBenchDir) + "/10k.tgz";
+  if (!std::filesystem::exists(tgz)) {
+    std::string tree = std::string(kFsBenchDir) + "/tree";
+    std::filesystem::remove_all(tree, ec);
+    for (int d = 0; d < 100; d++) {
+      std::string dir = tree + "/d" + std::to_string(d);
+      std::filesystem::create_directories(dir, ec);
+      for (int f = 0; f < 100; f++) {
+        FILE* out = std::fopen((dir + "/f" + std::to_string(f)).c_str(), "w");
+        if (!out) return "cannot write under " + tree;
+        for (int i = 0; i < f; i++) std::fprintf(out, "%d.%d\n", d, f);
+        std::fclose(out);
+      }
+    }
+    std::string cmd = "tar -C " + tree + " -czf " + tgz + " . && rm -rf " + tree;
+    if (std::system(cmd.c_str()) != 0) return "cannot make " + tgz;
+  }
+  return {};
+}
+
+std::vector<FsOp> fs_ops() {
+  std::string host = std::string(kFsBenchDir) + "/host";
+  return {
+      {"openclose_tmpfs", "openclose", "/tmp", 20000, "open+close"},
+      {"openclose_host", "openclose", host, 20000, "open+close"},
+      {"stat_tmpfs", "stat", "/tmp", 20000, "stat"},
+      {"stat_host", "stat", host, 20000, "stat"},
+      {"read4k_tmpfs", "read4k", "/tmp", 20000, "4 KiB pread"},
+      {"read4k_host", "read4k", host, 20000, "4 KiB pread"},
+      {"write4k_tmpfs", "write4k", "/tmp", 20000, "4 KiB pwrite"},
+      {"write4k_host", "write4k", host, 20000, "4 KiB pwrite"},
+      {"seqread_1g_host", "seqread", std::string(kFsBenchDir) + "/1g.bin", 1, "MiB read"},
+      {"tarx_10k", "tarx", std::string(kFsBenchDir) + "/10k.tgz", 1, "extraction"},
+  };
+}
+
+void register_fs_benchmarks() {
+  std::string error = prepare_fs_inputs();
+  for (const FsOp& op : fs_ops()) {
+    std::vector<std::string> args = {fs_bench_path(), op.op, op.where, std::to_string(op.count)};
+    std::vector<std::string> in_moat = {moat_path(), "do", "--"};
+    in_moat.insert(in_moat.end(), args.begin(), args.end());
+    for (auto& [suffix, argv] : {std::pair{"native", args}, std::pair{"moat", in_moat}}) {
+      benchmark::RegisterBenchmark(("BM_" + op.name + "_" + suffix).c_str(),
+                                   [argv = argv, error](benchmark::State& state) {
+                                     if (!error.empty()) {
+                                       state.SkipWithError(error.c_str());
+                                       return;
+                                     }
+                                     run_child_benchmark(state, argv);
+                                   })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Repetitions(kRepetitions)
+          ->DisplayAggregatesOnly(true);
+    }
+  }
+}
+
 // Console output as usual, plus the median of each benchmark (in ns) and the
 // first error of each, for the summary line.
 class SummaryReporter : public benchmark::ConsoleReporter {
@@ -221,6 +306,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   register_proc_benchmarks();
+  register_fs_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // A custom reporter does not see --benchmark_color: colour only a terminal.
@@ -257,6 +343,16 @@ int main(int argc, char** argv) {
     }
     // These benchmarks report in microseconds (their unit).
     std::printf("%-9s native %.1f us, moat %.1f us, ratio %.1f\n", op.name, *n, *m, *m / *n);
+  }
+  for (const FsOp& op : fs_ops()) {
+    auto n = reporter.median_ns("BM_" + op.name + "_native");
+    auto m = reporter.median_ns("BM_" + op.name + "_moat");
+    if (!n || !m) {
+      std::printf("%-16s n/a (%s)\n", op.name.c_str(), reporter.error("BM_" + op.name + "_moat").c_str());
+      continue;
+    }
+    std::printf("%-16s native %.2f us, moat %.2f us per %s, ratio %.1f\n", op.name.c_str(), *n, *m, op.unit,
+                *m / *n);
   }
   return 0;
 }
