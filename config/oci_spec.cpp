@@ -270,6 +270,119 @@ bool is_synthetic_path(const std::string& path) {
   return path == "/proc" || path == "/sys" || path.rfind("/proc/", 0) == 0 || path.rfind("/sys/", 0) == 0;
 }
 
+// A member that is an empty object, array or null asks for nothing.
+bool is_empty_value(const json& v) { return v.is_null() || ((v.is_object() || v.is_array()) && v.empty()); }
+
+void parse_resources(const json& r, Spec& spec) {
+  object_at(r, "linux.resources");
+  Resources& res = spec.resources;
+  for (const auto& [key, value] : r.items()) {
+    if (is_empty_value(value)) continue;
+    std::string field = "linux.resources." + key;
+    if (key == "devices") {
+      // The device cgroup guards host device nodes, which the guest never
+      // reaches: moat's /dev is its own.
+      continue;
+    } else if (key == "memory") {
+      object_at(value, field);
+      for (const auto& [mk, mv] : value.items()) {
+        if (mv.is_null()) continue;
+        std::string mf = field + "." + mk;
+        // 0 asks for nothing (runc's update leaves such a limit as it is).
+        if (mk == "limit") {
+          if (int64_t n = int_at(mv, mf)) res.memory_limit = n;
+        } else if (mk == "reservation") {
+          if (int64_t n = int_at(mv, mf)) res.memory_reservation = n;
+        } else if (mk == "swap") {
+          if (int64_t n = int_at(mv, mf)) res.memory_swap = n;
+        } else if (mk == "disableOOMKiller" || mk == "useHierarchy" || mk == "checkBeforeUpdate") {
+          if (mv.is_boolean() && mv.get<bool>()) spec.unsupported.push_back(mf + ": not applied");
+        } else {
+          spec.unsupported.push_back(mf + ": not applied");
+        }
+      }
+    } else if (key == "pids") {
+      object_at(value, field);
+      if (auto* l = member(value, "limit"))
+        if (int64_t n = int_at(*l, field + ".limit")) res.pids_limit = n;
+    } else if (key == "cpu") {
+      object_at(value, field);
+      for (const auto& [ck, cv] : value.items()) {
+        if (cv.is_null()) continue;
+        std::string cf = field + "." + ck;
+        if (ck == "shares") {
+          if (uint64_t n = uint_at(cv, cf)) res.cpu_shares = n;
+        } else if (ck == "quota") {
+          if (int64_t n = int_at(cv, cf)) res.cpu_quota = n;
+        } else if (ck == "period") {
+          if (uint64_t n = uint_at(cv, cf)) res.cpu_period = n;
+        } else if (ck == "cpus") {
+          res.cpuset_cpus = string_at(cv, cf);
+        } else if (ck == "mems") {
+          res.cpuset_mems = string_at(cv, cf);
+        } else if ((ck == "realtimeRuntime" || ck == "realtimePeriod") && cv.is_number() && cv.get<int64_t>() == 0) {
+          continue;
+        } else {
+          spec.unsupported.push_back(cf + ": not applied");
+        }
+      }
+    } else if (key == "blockIO" && value.is_object()) {
+      // Docker sends a weight of 0 and empty device lists when nothing is asked.
+      bool asked = false;
+      for (const auto& [bk, bv] : value.items())
+        asked |= !is_empty_value(bv) && !(bv.is_number() && bv.get<int64_t>() == 0);
+      if (asked) spec.unsupported.push_back(field + ": not applied");
+    } else {
+      spec.unsupported.push_back(field + ": not applied");
+    }
+  }
+}
+
+void parse_hooks(const json& h, Spec& spec) {
+  object_at(h, "hooks");
+  std::pair<const char*, std::vector<Hook>*> kinds[] = {
+      {"prestart", &spec.hooks.prestart},
+      {"createRuntime", &spec.hooks.create_runtime},
+      {"createContainer", &spec.hooks.create_container},
+      {"startContainer", &spec.hooks.start_container},
+      {"poststart", &spec.hooks.poststart},
+      {"poststop", &spec.hooks.poststop},
+  };
+  for (const auto& [key, value] : h.items()) {
+    std::vector<Hook>* list = nullptr;
+    for (auto& [name, l] : kinds)
+      if (key == name) list = l;
+    if (!list) {
+      if (!is_empty_value(value)) spec.unsupported.push_back("hooks." + key + ": unknown hook kind, not run");
+      continue;
+    }
+    if (value.is_null()) continue;
+    if (!value.is_array()) wrong_type("hooks." + key, "an array", value);
+    for (size_t i = 0; i < value.size(); i++) {
+      std::string field = "hooks." + key + "[" + std::to_string(i) + "]";
+      const json& hj = object_at(value[i], field);
+      Hook hook;
+      const json* path = member(hj, "path");
+      if (!path) throw Invalid{field + ".path: missing"};
+      hook.path = string_at(*path, field + ".path");
+      if (hook.path.empty() || hook.path[0] != '/')
+        throw Invalid{field + ".path: must be an absolute path, got \"" + hook.path + "\""};
+      if (auto* v = member(hj, "args")) hook.args = strings_at(*v, field + ".args");
+      if (auto* v = member(hj, "env")) hook.env = strings_at(*v, field + ".env");
+      if (auto* v = member(hj, "timeout")) {
+        int64_t t = int_at(*v, field + ".timeout");
+        if (t <= 0) throw Invalid{field + ".timeout: must be positive"};
+        hook.timeout = static_cast<int>(std::min<int64_t>(t, INT32_MAX));
+      }
+      // Their path resolves inside the container, where moat would have to
+      // run a host program: not done.
+      if (list == &spec.hooks.start_container)
+        spec.unsupported.push_back(field + " (" + hook.path + "): not run (startContainer hooks run inside the container)");
+      list->push_back(std::move(hook));
+    }
+  }
+}
+
 void parse_linux(const json& lj, Spec& spec) {
   object_at(lj, "linux");
   if (auto* v = member(lj, "namespaces")) {
@@ -295,16 +408,8 @@ void parse_linux(const json& lj, Spec& spec) {
   for (const char* key : {"uidMappings", "gidMappings"})
     if (auto* v = member(lj, key); v && (!v->is_array() || !v->empty()))
       spec.unsupported.push_back(std::string("linux.") + key + ": not applied (guest ids are the sandbox's own)");
-  if (auto* r = member(lj, "resources")) {
-    object_at(*r, "linux.resources");
-    for (const auto& [key, value] : r->items()) {
-      if (value.is_null()) continue;
-      // The device cgroup guards host device nodes, which the guest never
-      // reaches: moat's /dev is its own.
-      if (key == "devices") continue;
-      spec.unsupported.push_back("linux.resources." + key + ": not applied (cgroup limits come in a later version)");
-    }
-  }
+  if (auto* r = member(lj, "resources")) parse_resources(*r, spec);
+  if (auto* v = member(lj, "cgroupsPath")) spec.cgroups_path = string_at(*v, "linux.cgroupsPath");
   if (auto* v = member(lj, "sysctl"); v && (!v->is_object() || !v->empty()))
     spec.unsupported.push_back("linux.sysctl: not applied");
   if (member(lj, "seccomp"))
@@ -320,7 +425,6 @@ void parse_linux(const json& lj, Spec& spec) {
     if (!is_synthetic_path(path)) spec.unsupported.push_back("linux.readonlyPaths: " + path + " not made read-only");
   for (const char* key : {"rootfsPropagation", "mountLabel", "intelRdt", "personality", "timeOffsets"})
     if (member(lj, key)) spec.unsupported.push_back(std::string("linux.") + key + ": not applied");
-  // cgroupsPath names where the limits would go; without limits it is moot.
 }
 
 Spec parse_document(const json& doc) {
@@ -344,15 +448,11 @@ Spec parse_document(const json& doc) {
   parse_process(*process, spec);
   if (auto* v = member(doc, "hostname")) spec.hostname = string_at(*v, "hostname");
   if (auto* v = member(doc, "domainname")) spec.domainname = string_at(*v, "domainname");
+  // FIXME: uname's domainname is the sandbox's "(none)" (SandboxConfig has no field for it yet).
   if (!spec.domainname.empty()) spec.unsupported.push_back("domainname: not applied");
   if (auto* v = member(doc, "mounts")) parse_mounts(*v, spec);
   if (auto* v = member(doc, "linux")) parse_linux(*v, spec);
-  if (auto* h = member(doc, "hooks")) {
-    object_at(*h, "hooks");
-    for (const auto& [key, value] : h->items())
-      if (!value.is_null() && (!value.is_array() || !value.empty()))
-        spec.unsupported.push_back("hooks." + key + ": not run (hooks come in a later version)");
-  }
+  if (auto* h = member(doc, "hooks")) parse_hooks(*h, spec);
   if (auto* a = member(doc, "annotations")) {
     object_at(*a, "annotations");
     for (const auto& [key, value] : a->items())
@@ -375,6 +475,27 @@ std::variant<Spec, SpecError> parse_spec(std::string_view text) {
   }
   try {
     return parse_document(doc);
+  } catch (const Invalid& e) {
+    return SpecError{e.message};
+  } catch (const json::exception& e) {
+    return SpecError{e.what()};
+  }
+}
+
+std::variant<ProcessSpec, SpecError> parse_process_spec(std::string_view text, std::vector<std::string>* unsupported) {
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    return SpecError{"malformed JSON: " + what};
+  }
+  try {
+    Spec spec;
+    parse_process(doc, spec);
+    if (unsupported) *unsupported = std::move(spec.unsupported);
+    return std::move(spec.process);
   } catch (const Invalid& e) {
     return SpecError{e.message};
   } catch (const json::exception& e) {

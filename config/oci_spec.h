@@ -73,6 +73,38 @@ struct Namespace {
   std::string path;  // join this one instead of making a new one
 };
 
+// linux.resources: the limits moat applies through the host's cgroups to
+// the sandbox's host processes (runtime/cgroups.h). Absent fields stay
+// nullopt: the cgroup keeps what it has.
+struct Resources {
+  std::optional<int64_t> memory_limit;        // bytes; -1 unlimited
+  std::optional<int64_t> memory_reservation;  // bytes
+  std::optional<int64_t> memory_swap;         // memory plus swap, bytes; -1 unlimited
+  std::optional<int64_t> pids_limit;          // 0 or -1: unlimited
+  std::optional<uint64_t> cpu_shares;         // v1 cpu.shares (v2 weight derived)
+  std::optional<int64_t> cpu_quota;           // microseconds per period; -1 unlimited
+  std::optional<uint64_t> cpu_period;         // microseconds
+  std::string cpuset_cpus;                    // "0-3,5"
+  std::string cpuset_mems;
+  bool any() const {
+    return memory_limit || memory_reservation || memory_swap || pids_limit || cpu_shares || cpu_quota ||
+           cpu_period || !cpuset_cpus.empty() || !cpuset_mems.empty();
+  }
+};
+
+// One hook (config.md, "POSIX-platform Hooks"): run on the host with the
+// container's state JSON on its stdin.
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;  // args[0] is argv[0]; empty means {path}
+  std::vector<std::string> env;
+  std::optional<int> timeout;  // seconds
+};
+
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
+};
+
 struct Spec {
   std::string oci_version;
   ProcessSpec process;
@@ -84,6 +116,9 @@ struct Spec {
   std::vector<Namespace> namespaces;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
+  std::string cgroups_path;  // linux.cgroupsPath as written
+  Resources resources;
+  Hooks hooks;
   // In file order (state JSON repeats them).
   std::vector<std::pair<std::string, std::string>> annotations;
   // "field: what moat does instead", one per field it does not apply.
@@ -98,6 +133,11 @@ struct SpecError {
 // a missing required field (ociVersion, process, process.args, root.path),
 // unknown rlimit, capability or namespace names.
 std::variant<Spec, SpecError> parse_spec(std::string_view text);
+
+// Parses the process object of `exec --process FILE` (the same schema as
+// config.json's "process"). Warnings for what is not applied go in
+// *unsupported.
+std::variant<ProcessSpec, SpecError> parse_process_spec(std::string_view text, std::vector<std::string>* unsupported);
 
 // Reads bundle/config.json. The error says which file and why.
 std::variant<Spec, SpecError> load_spec(const std::string& bundle);

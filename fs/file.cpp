@@ -1,5 +1,6 @@
 #include "fs/file.h"
 
+#include "fs/inotify.h"
 #include "fs/locks.h"
 
 #include <unistd.h>
@@ -11,7 +12,10 @@ namespace moat::fs {
 
 File::File(Location loc, int flags) : m_flags(flags), m_loc(std::move(loc)) {}
 
-File::~File() { release_description_locks(this); }
+File::~File() {
+  notify_close(*this);
+  release_description_locks(this);
+}
 
 Coro<ErrorOr<size_t>> File::read(std::span<std::byte>, int64_t) { co_return Errno::INVAL; }
 Coro<ErrorOr<size_t>> File::write(std::span<const std::byte>, int64_t) { co_return Errno::INVAL; }

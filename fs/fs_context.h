@@ -12,6 +12,8 @@
 
 namespace moat::fs {
 
+class MountNs;
+
 class FsContext {
  public:
   FsContext(Location root, Location cwd, mode_t umask = 022)
@@ -29,6 +31,28 @@ class FsContext {
     std::lock_guard lock(m_lock);
     std::swap(m_cwd, cwd);
   }
+  // chroot(2).
+  void set_root(Location root) {
+    std::lock_guard lock(m_lock);
+    std::swap(m_root, root);
+  }
+  void set_root_and_cwd(Location root, Location cwd) {
+    std::lock_guard lock(m_lock);
+    std::swap(m_root, root);
+    std::swap(m_cwd, cwd);
+  }
+  // The mount namespace (fs/mounts.h); null for the sandbox's initial one.
+  // Kept here rather than in a namespace proxy: fork copies it with the
+  // context, and unshare(CLONE_NEWNS) unshares the context first, as Linux
+  // does (unshare(2): CLONE_NEWNS implies CLONE_FS).
+  std::shared_ptr<MountNs> mount_ns() const {
+    std::lock_guard lock(m_lock);
+    return m_ns;
+  }
+  void set_mount_ns(std::shared_ptr<MountNs> ns) {
+    std::lock_guard lock(m_lock);
+    m_ns = std::move(ns);
+  }
   mode_t umask() const {
     std::lock_guard lock(m_lock);
     return m_umask;
@@ -40,7 +64,9 @@ class FsContext {
   }
   std::shared_ptr<FsContext> clone() const {
     std::lock_guard lock(m_lock);
-    return std::make_shared<FsContext>(m_root, m_cwd, m_umask);
+    auto copy = std::make_shared<FsContext>(m_root, m_cwd, m_umask);
+    copy->m_ns = m_ns;
+    return copy;
   }
 
  private:
@@ -48,6 +74,7 @@ class FsContext {
   Location m_root;
   Location m_cwd;
   mode_t m_umask;
+  std::shared_ptr<MountNs> m_ns;
 };
 
 }  // namespace moat::fs

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <climits>
@@ -115,6 +116,48 @@ ErrorOr<size_t> HostFile::pread_sync(std::span<std::byte> buf, uint64_t offset) 
   ssize_t r = ::pread(m_fd.get(), buf.data(), buf.size(), static_cast<off_t>(offset));
   if (r < 0) return last_host_errno();
   return static_cast<size_t>(r);
+}
+
+namespace {
+// An O_PATH fd takes no f*xattr calls; its /proc/self/fd link does, and
+// names the object itself even when that is a symlink.
+std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+}  // namespace
+
+ErrorOr<std::string> HostNode::getxattr(std::string_view name) const {
+  std::string path = proc_fd_path(m_fd.get());
+  std::string key(name);
+  for (;;) {
+    ssize_t n = ::getxattr(path.c_str(), key.c_str(), nullptr, 0);
+    if (n < 0) return last_host_errno();
+    std::string value(static_cast<size_t>(n), '\0');
+    ssize_t r = ::getxattr(path.c_str(), key.c_str(), value.data(), value.size());
+    if (r < 0 && errno == ERANGE) continue;  // it grew meanwhile
+    if (r < 0) return last_host_errno();
+    value.resize(static_cast<size_t>(r));
+    return value;
+  }
+}
+
+ErrorOr<std::vector<std::string>> HostNode::listxattr() const {
+  std::string path = proc_fd_path(m_fd.get());
+  for (;;) {
+    ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
+    if (n < 0) return errno == ENOTSUP ? ErrorOr<std::vector<std::string>>(std::vector<std::string>{})
+                                       : ErrorOr<std::vector<std::string>>(last_host_errno());
+    std::string buf(static_cast<size_t>(n), '\0');
+    ssize_t r = ::listxattr(path.c_str(), buf.data(), buf.size());
+    if (r < 0 && errno == ERANGE) continue;
+    if (r < 0) return last_host_errno();
+    std::vector<std::string> out;
+    for (size_t i = 0; i < static_cast<size_t>(r);) {
+      size_t end = buf.find('\0', i);
+      if (end == std::string::npos) end = static_cast<size_t>(r);
+      if (end > i) out.emplace_back(buf.substr(i, end - i));
+      i = end + 1;
+    }
+    return out;
+  }
 }
 
 }  // namespace moat::fs

@@ -31,6 +31,9 @@ class HostNode final : public Node {
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;
   // Nothing the guest can write reaches the host files: nothing to flush.
   ErrorOr<void> fsync() override { return {}; }
+  // The host object's extended attributes, read through its O_PATH fd.
+  ErrorOr<std::string> getxattr(std::string_view name) const override;
+  ErrorOr<std::vector<std::string>> listxattr() const override;
 
   int path_fd() const { return m_fd.get(); }
 

@@ -3,8 +3,8 @@
 // resolved guest path: the chain of nodes from the sandbox root), Caller (who
 // asks, for permission checks and /proc/self).
 //
-// Lock order of fs/: Vfs (immutable after creation, no lock) -> FsContext ->
-// FdTable -> TmpFs::m_lock. No fs/ lock is held across a co_await.
+// Lock order of fs/: FsContext -> FdTable -> MountNs::lock (fs/mounts.h) ->
+// TmpFs::m_lock. No fs/ lock is held across a co_await.
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -89,6 +89,10 @@ struct Location {
 
 enum class UnlinkKind { File, Dir };
 
+// Whether an O_TMPFILE file may be given a name with linkat(2) (opened
+// without O_EXCL: Linux's I_LINKABLE).
+enum class Linkable { No, Yes };
+
 class Node : public RefCounted<Node> {
  public:
   virtual ~Node() = default;
@@ -115,6 +119,9 @@ class Node : public RefCounted<Node> {
 
   // Directory mutation. Read-only filesystems answer EROFS.
   virtual ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
+  // open(2) with O_TMPFILE in this directory: a regular file no directory
+  // holds (nlink 0). Filesystems without them answer EOPNOTSUPP.
+  virtual ErrorOr<RefPtr<Node>> create_tmpfile(const Caller&, mode_t mode, Linkable) { return Errno::NOTSUP; }
   virtual ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) { return refuse(); }
   virtual ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) { return refuse(); }
   // mknod(2) of a FIFO, socket or device node (regular files go through
@@ -145,6 +152,20 @@ class Node : public RefCounted<Node> {
   // fsync(2): filesystems without it answer EINVAL, as Linux does for
   // files whose f_op has no fsync (procfs, devices, pipes).
   virtual ErrorOr<void> fsync() { return Errno::INVAL; }
+
+  // Extended attributes (xattr(7)) by full name ("user.k"). The namespace
+  // and permission rules are the caller's (sentry/syscalls/xattr.cpp).
+  // Filesystems without xattrs answer EOPNOTSUPP (EROFS to changes on a
+  // read-only filesystem) and list nothing.
+  virtual ErrorOr<std::string> getxattr(std::string_view name) const { return Errno::NOTSUP; }
+  virtual ErrorOr<std::vector<std::string>> listxattr() const { return std::vector<std::string>{}; }
+  // flags: XATTR_CREATE (EEXIST), XATTR_REPLACE (ENODATA).
+  virtual ErrorOr<void> setxattr(std::string_view name, std::string_view value, int flags) {
+    return fs_info().read_only ? Errno::ROFS : Errno::NOTSUP;
+  }
+  virtual ErrorOr<void> removexattr(std::string_view name) {
+    return fs_info().read_only ? Errno::ROFS : Errno::NOTSUP;
+  }
 
   // A magic link (/proc/PID/fd/N) resolves to an open file, not to a path.
   virtual RefPtr<File> magic_target() const;

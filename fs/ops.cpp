@@ -1,12 +1,14 @@
 #include "fs/ops.h"
 
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include <climits>
 #include <unordered_map>
 
 #include "fs/host_fd_file.h"
+#include "fs/inotify.h"
 #include "sentry/kernel/sandbox.h"
 
 namespace moat::fs {
@@ -99,19 +101,20 @@ namespace {
 
 // open(2) of path relative to start. depth counts the dangling symlinks
 // followed to create their targets (they count toward MAXSYMLINKS).
-ErrorOr<RefPtr<File>> open_path_from(Process& process, const Location& start_dir, std::string_view path, int flags,
-                                     mode_t mode, int depth) {
+// root: the process's root, or the dirfd's for RESOLVE_BENEATH and
+// RESOLVE_IN_ROOT; rflags: the RESOLVE_* rules (fs/vfs.h).
+ErrorOr<RefPtr<File>> open_path_from(Process& process, const Location& root, const Location& start_dir,
+                                     std::string_view path, int flags, mode_t mode, int depth, unsigned rflags) {
   if (depth > kMaxSymlinks) return Errno::LOOP;
   if (path.empty()) return Errno::NOENT;
   Caller caller = Caller::of(process);
   Vfs& vfs = vfs_of(process);
-  Location root = process.fs().root();
-  Location start = !path.empty() && path[0] == '/' ? root : start_dir;
+  Location start = !path.empty() && path[0] == '/' && !(rflags & kBeneath) ? root : start_dir;
   int acc = flags & O_ACCMODE;
   Location loc;
   bool created = false;
   if (flags & O_CREAT) {
-    auto parent = TRY(vfs.resolve_parent(caller, root, start, path));
+    auto parent = TRY(vfs.resolve_parent(caller, root, start, path, rflags));
     if (parent.name.empty() || parent.name == "." || parent.name == ".." || parent.trailing_slash)
       return Errno::ISDIR;
     auto existing = vfs.child(caller, parent.dir, parent.name);
@@ -120,13 +123,13 @@ ErrorOr<RefPtr<File>> open_path_from(Process& process, const Location& start_dir
       RefPtr<Node> node = existing.release_value();
       if (node->is_symlink()) {
         if (flags & O_NOFOLLOW) return Errno::LOOP;
-        auto target = vfs.resolve(caller, root, start, path, kFollowLast);
+        auto target = vfs.resolve(caller, root, start, path, kFollowLast | rflags);
         if (!target.is_error()) {
           loc = target.release_value();
         } else if (target.error() == Errno::NOENT) {
           // open(2): O_CREAT through a dangling symlink creates its target.
           std::string link_target = TRY(node->readlink(caller));
-          return open_path_from(process, parent.dir, link_target, flags, mode, depth + 1);
+          return open_path_from(process, root, parent.dir, link_target, flags, mode, depth + 1, rflags);
         } else {
           return target.error();
         }
@@ -139,11 +142,13 @@ ErrorOr<RefPtr<File>> open_path_from(Process& process, const Location& start_dir
       auto node = TRY(parent.dir.node().create(caller, parent.name, perm));
       loc = child_location(parent.dir, parent.name, std::move(node));
       created = true;
+      notify_create(parent.dir, parent.name, false);
     } else {
       return existing.error();
     }
   } else {
-    unsigned rf = ((flags & O_NOFOLLOW) ? kResolveNone : kFollowLast) | ((flags & O_DIRECTORY) ? kMustBeDir : kResolveNone);
+    unsigned rf = ((flags & O_NOFOLLOW) ? kResolveNone : kFollowLast) | ((flags & O_DIRECTORY) ? kMustBeDir : kResolveNone) |
+                  rflags;
     loc = TRY(vfs.resolve(caller, root, start, path, rf));
   }
 
@@ -164,20 +169,103 @@ ErrorOr<RefPtr<File>> open_path_from(Process& process, const Location& start_dir
   }
   // O_NOCTTY reaches terminals (fs/pty.cpp: opening one may make it the controlling terminal).
   RefPtr<File> file = TRY(node.open(caller, loc, S_ISCHR(node.type()) ? stored | (flags & O_NOCTTY) : stored));
-  if ((flags & O_TRUNC) && !created && node.is_regular()) TRY(node.truncate(0));
+  if ((flags & O_TRUNC) && !created && node.is_regular()) {
+    TRY(node.truncate(0));
+    notify_change(loc, IN_MODIFY);
+  }
+  notify_change(loc, IN_OPEN);
   return file;
+}
+
+// open(2) with O_TMPFILE: an unnamed regular file in the directory at path
+// (do_tmpfile). tmpfs and the overlay make them; others answer EOPNOTSUPP.
+ErrorOr<RefPtr<File>> open_tmpfile(Process& process, const Location& root, const Location& start,
+                                   std::string_view path, int flags, mode_t mode, unsigned rflags) {
+  Caller caller = Caller::of(process);
+  unsigned rf = ((flags & O_NOFOLLOW) ? kResolveNone : kFollowLast) | kMustBeDir | rflags;
+  Location dir = TRY(vfs_of(process).resolve(caller, root, start, path, rf));
+  TRY(may_modify_dir(caller, dir.node()));
+  // Without O_EXCL, linkat(2) may give the file a name later.
+  auto linkable = (flags & O_EXCL) ? Linkable::No : Linkable::Yes;
+  auto node = TRY(dir.node().create_tmpfile(caller, mode & 07777 & ~process.fs().umask(), linkable));
+  auto st = TRY(node->stat());
+  // /proc/self/fd shows "DIR/#INO (deleted)", as on Linux.
+  Location loc = child_location(dir, "#" + std::to_string(st.st_ino), node);
+  int stored = (flags & ~(O_TMPFILE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+  return node->open(caller, loc, stored);
+}
+
+// The kernel's __O_TMPFILE bit alone (glibc's __O_TMPFILE includes O_DIRECTORY).
+constexpr int kTmpfileBit = 020000000;
+
+ErrorOr<RefPtr<File>> open_path_impl(Process& process, int dirfd, std::string_view path, int flags, mode_t mode,
+                                     unsigned rflags) {
+  if (flags & kTmpfileBit) {
+    // build_open_flags(): O_TMPFILE needs O_DIRECTORY, no O_CREAT, and write access.
+    int acc = flags & O_ACCMODE;
+    if ((flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE) return Errno::INVAL;
+    if (acc != O_WRONLY && acc != O_RDWR) return Errno::INVAL;
+  } else if (flags & O_PATH) {
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  }
+  if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return Errno::INVAL;  // Linux 6.4+
+  if (path.empty()) return Errno::NOENT;
+  Location root = process.fs().root();
+  Location start;
+  if (rflags & (kBeneath | kInRoot)) {
+    // The dirfd is the root of the walk, even for an absolute path.
+    if (dirfd == AT_FDCWD) {
+      start = process.fs().cwd();
+    } else {
+      auto file = TRY(process.fds().get(dirfd));
+      if (file->location().anonymous || !file->node().is_dir()) return Errno::NOTDIR;
+      start = file->location();
+    }
+    root = start;
+  } else {
+    start = TRY(start_for(process, dirfd, path));
+  }
+  if ((flags & O_TMPFILE) == O_TMPFILE) return open_tmpfile(process, root, start, path, flags, mode, rflags);
+  return open_path_from(process, root, start, path, flags, mode, 0, rflags);
 }
 
 }  // namespace
 
 ErrorOr<RefPtr<File>> open_path(Process& process, int dirfd, std::string_view path, int flags, mode_t mode) {
-  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  // FIXME: O_TMPFILE (unnamed tmpfs files).
-  if ((flags & O_TMPFILE) == O_TMPFILE) return Errno::NOTSUP;
-  if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return Errno::INVAL;  // Linux 6.4+
-  if (path.empty()) return Errno::NOENT;
-  Location start = TRY(start_for(process, dirfd, path));
-  return open_path_from(process, start, path, flags, mode, 0);
+  return open_path_impl(process, dirfd, path, flags, mode, kResolveNone);
+}
+
+ErrorOr<RefPtr<File>> open_path2(Process& process, int dirfd, std::string_view path, const OpenHow& how) {
+  // build_open_flags() for openat2: unknown bits are refused, not ignored.
+  constexpr uint64_t kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
+                                       O_SYNC | O_DSYNC | FASYNC | O_DIRECT | 0100000 /* O_LARGEFILE */ | O_DIRECTORY |
+                                       O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE;
+  constexpr uint64_t kValidResolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
+                                     RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
+  if (how.flags & ~kValidOpenFlags) return Errno::INVAL;
+  auto flags = static_cast<int>(how.flags);
+  if (how.resolve & ~kValidResolve) return Errno::INVAL;
+  if ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT)) return Errno::INVAL;
+  bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+  if (creates ? (how.mode & ~static_cast<uint64_t>(07777)) : how.mode != 0) return Errno::INVAL;
+  if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return Errno::INVAL;
+  if (flags & kTmpfileBit) {
+    int acc = flags & O_ACCMODE;
+    if ((flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE) return Errno::INVAL;
+    if (acc != O_WRONLY && acc != O_RDWR) return Errno::INVAL;
+  } else if ((flags & O_PATH) && (flags & ~(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))) {
+    return Errno::INVAL;
+  }
+  // RESOLVE_CACHED: the sandbox's walk is always "cached", but Linux never
+  // tries for a create, truncate or O_TMPFILE.
+  if ((how.resolve & RESOLVE_CACHED) && (flags & (O_TRUNC | O_CREAT | kTmpfileBit))) return Errno::AGAIN;
+  unsigned rflags = kResolveNone;
+  if (how.resolve & RESOLVE_NO_SYMLINKS) rflags |= kNoSymlinks;
+  if (how.resolve & RESOLVE_NO_MAGICLINKS) rflags |= kNoMagicLinks;
+  if (how.resolve & RESOLVE_NO_XDEV) rflags |= kNoXdev;
+  if (how.resolve & RESOLVE_BENEATH) rflags |= kBeneath;
+  if (how.resolve & RESOLVE_IN_ROOT) rflags |= kInRoot;
+  return open_path_impl(process, dirfd, path, flags, static_cast<mode_t>(how.mode), rflags);
 }
 
 ErrorOr<std::string> resolve_exec(Process& process, std::string_view cmd, std::string_view path_env) {
@@ -235,14 +323,18 @@ ErrorOr<void> mkdir_at(Process& process, int dirfd, std::string_view path, mode_
   auto parent = TRY(filename_create(process, caller, dirfd, path, NewEntry::Directory));
   // vfs_mkdir(): only the permission bits and S_ISVTX count; setgid comes
   // from a setgid parent alone.
-  return parent.dir.node().mkdir(caller, parent.name, mode & (0777 | S_ISVTX) & ~process.fs().umask());
+  TRY(parent.dir.node().mkdir(caller, parent.name, mode & (0777 | S_ISVTX) & ~process.fs().umask()));
+  notify_create(parent.dir, parent.name, true);
+  return {};
 }
 
 ErrorOr<void> symlink_at(Process& process, std::string_view target, int dirfd, std::string_view path) {
   if (target.empty()) return Errno::NOENT;  // do_symlinkat: getname() refuses ""
   Caller caller = Caller::of(process);
   auto parent = TRY(filename_create(process, caller, dirfd, path, NewEntry::NonDirectory));
-  return parent.dir.node().symlink(caller, parent.name, target);
+  TRY(parent.dir.node().symlink(caller, parent.name, target));
+  notify_create(parent.dir, parent.name, false);
+  return {};
 }
 
 namespace {
@@ -278,7 +370,10 @@ ErrorOr<void> link_at(Process& process, int olddirfd, std::string_view oldpath, 
   if (old.anonymous || &target.fs_info() != &parent.dir.node().fs_info()) return Errno::XDEV;
   TRY(may_link(caller, target));
   if (target.is_dir()) return Errno::PERM;
-  return parent.dir.node().link(caller, parent.name, target);
+  TRY(parent.dir.node().link(caller, parent.name, target));
+  notify_change(old, IN_ATTRIB);
+  notify_create(parent.dir, parent.name, false);
+  return {};
 }
 
 ErrorOr<void> mknod_at(Process& process, int dirfd, std::string_view path, mode_t mode, dev_t dev) {
@@ -301,9 +396,12 @@ ErrorOr<void> mknod_at(Process& process, int dirfd, std::string_view path, mode_
   mode_t perm = mode & 07777 & ~process.fs().umask();
   if (type == S_IFREG) {
     TRY(parent.dir.node().create(caller, parent.name, perm));
+    notify_create(parent.dir, parent.name, false);
     return {};
   }
-  return parent.dir.node().mknod(caller, parent.name, type | perm, dev);
+  TRY(parent.dir.node().mknod(caller, parent.name, type | perm, dev));
+  notify_create(parent.dir, parent.name, false);
+  return {};
 }
 
 ErrorOr<void> unlink_at(Process& process, int dirfd, std::string_view path, int at_flags) {
@@ -329,7 +427,9 @@ ErrorOr<void> unlink_at(Process& process, int dirfd, std::string_view path, int 
   TRY(may_modify_dir(caller, parent.dir.node()));
   TRY(check_sticky(caller, parent.dir.node(), *victim));
   if (vfs.is_mount_root(victim.ptr())) return Errno::BUSY;
-  return parent.dir.node().unlink(caller, parent.name, rmdir ? UnlinkKind::Dir : UnlinkKind::File);
+  TRY(parent.dir.node().unlink(caller, parent.name, rmdir ? UnlinkKind::Dir : UnlinkKind::File));
+  notify_remove(parent.dir, parent.name, *victim, rmdir);
+  return {};
 }
 
 ErrorOr<void> rename_at(Process& process, int olddirfd, std::string_view oldpath, int newdirfd,
@@ -364,7 +464,17 @@ ErrorOr<void> rename_at(Process& process, int olddirfd, std::string_view oldpath
   if (source->is_dir() && to.dir.contains(source.ptr())) return Errno::INVAL;
   if ((flags & RENAME_EXCHANGE) && !target.is_error() && target.value()->is_dir() && from.dir.contains(target.value().ptr()))
     return Errno::INVAL;
-  return from.dir.node().rename(caller, from.name, to.dir.node(), to.name, flags);
+  TRY(from.dir.node().rename(caller, from.name, to.dir.node(), to.name, flags));
+  if (inotify_active()) {
+    Node* replaced = target.is_error() ? nullptr : target.value().ptr();
+    if (flags & RENAME_EXCHANGE) {
+      notify_rename(from.dir, from.name, to.dir, to.name, *source, nullptr);
+      if (replaced) notify_rename(to.dir, to.name, from.dir, from.name, *replaced, nullptr);
+    } else {
+      notify_rename(from.dir, from.name, to.dir, to.name, *source, replaced);
+    }
+  }
+  return {};
 }
 
 ErrorOr<void> access_at(Process& process, int dirfd, std::string_view path, int mode, int flags) {

@@ -29,6 +29,16 @@ ErrorOr<void> setup_process_fs(Sandbox& sandbox, Process& process, const std::st
 // and the loader.
 ErrorOr<RefPtr<File>> open_path(Process& process, int dirfd, std::string_view path, int flags, mode_t mode);
 
+// openat2(2)'s struct open_how, as the guest passes it.
+struct OpenHow {
+  uint64_t flags = 0;
+  uint64_t mode = 0;
+  uint64_t resolve = 0;
+};
+// openat2(2): the struct's checks (EINVAL; EAGAIN for RESOLVE_CACHED with a
+// create), then open_path under the RESOLVE_* rules.
+ErrorOr<RefPtr<File>> open_path2(Process& process, int dirfd, std::string_view path, const OpenHow& how);
+
 // The guest path of the executable `cmd` as execvp(3) finds it: cmd itself
 // when it contains '/', else the first match in path_env (':'-separated).
 // ENOENT when nothing matches, EACCES when a match was not executable.

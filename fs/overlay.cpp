@@ -307,6 +307,15 @@ ErrorOr<RefPtr<Node>> OverlayNode::create(const Caller& caller, std::string_view
   return RefPtr<Node>::adopt(new OverlayNode(m_fs, RefPtr<OverlayNode>(this), std::string(name), t, std::move(node), nullptr));
 }
 
+ErrorOr<RefPtr<Node>> OverlayNode::create_tmpfile(const Caller& caller, mode_t mode, Linkable linkable) {
+  std::lock_guard lock(m_fs->lock);
+  RefPtr<TmpNode> up = TRY(copy_up_locked());
+  RefPtr<TmpNode> node = as_tmp(TRY(up->create_tmpfile(caller, mode, linkable)));
+  auto st = TRY(node->stat());
+  return RefPtr<Node>::adopt(new OverlayNode(m_fs, RefPtr<OverlayNode>(this), "#" + std::to_string(st.st_ino),
+                                             S_IFREG, std::move(node), nullptr));
+}
+
 ErrorOr<void> OverlayNode::mkdir(const Caller& caller, std::string_view name, mode_t mode) {
   std::lock_guard lock(m_fs->lock);
   RefPtr<TmpNode> up = TRY(copy_up_locked());
@@ -454,6 +463,55 @@ ErrorOr<void> OverlayNode::allocate(int mode, uint64_t offset, uint64_t len) {
     up = TRY(copy_up_locked());
   }
   return up->allocate(mode, offset, len);
+}
+
+ErrorOr<std::string> OverlayNode::getxattr(std::string_view name) const {
+  RefPtr<TmpNode> up;
+  {
+    std::lock_guard lock(m_fs->lock);
+    up = upper_locked();
+  }
+  if (up) return up->getxattr(name);
+  return m_lower ? m_lower->getxattr(name) : ErrorOr<std::string>(Errno::NODATA);
+}
+
+ErrorOr<std::vector<std::string>> OverlayNode::listxattr() const {
+  RefPtr<TmpNode> up;
+  {
+    std::lock_guard lock(m_fs->lock);
+    up = upper_locked();
+  }
+  if (up) return up->listxattr();
+  return m_lower ? m_lower->listxattr() : ErrorOr<std::vector<std::string>>(std::vector<std::string>{});
+}
+
+ErrorOr<RefPtr<TmpNode>> OverlayNode::copy_up_xattrs_locked() {
+  bool fresh = !upper_locked();
+  RefPtr<TmpNode> up = TRY(copy_up_locked());
+  if (fresh && m_lower) {
+    auto names = m_lower->listxattr();
+    if (!names.is_error()) {
+      for (const auto& n : names.value()) {
+        auto v = m_lower->getxattr(n);
+        if (!v.is_error()) (void)up->setxattr(n, v.value(), 0);
+      }
+    }
+  }
+  return up;
+}
+
+ErrorOr<void> OverlayNode::setxattr(std::string_view name, std::string_view value, int flags) {
+  std::lock_guard lock(m_fs->lock);
+  RefPtr<TmpNode> up = TRY(copy_up_xattrs_locked());
+  return up->setxattr(name, value, flags);
+}
+
+ErrorOr<void> OverlayNode::removexattr(std::string_view name) {
+  std::lock_guard lock(m_fs->lock);
+  // A missing attribute copies nothing up.
+  if (!upper_locked()) TRY(m_lower ? m_lower->getxattr(name) : ErrorOr<std::string>(Errno::NODATA));
+  RefPtr<TmpNode> up = TRY(copy_up_xattrs_locked());
+  return up->removexattr(name);
 }
 
 }  // namespace moat::fs

@@ -52,6 +52,8 @@ class OverlayNode final : public Node {
   ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;
   ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) override;
+  // O_TMPFILE: an unlinked file of the upper layer (overlayfs since Linux 6.6).
+  ErrorOr<RefPtr<Node>> create_tmpfile(const Caller&, mode_t mode, Linkable linkable) override;
   ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) override;
   ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) override;
   ErrorOr<void> mknod(const Caller&, std::string_view name, mode_t mode, dev_t dev) override;
@@ -65,8 +67,17 @@ class OverlayNode final : public Node {
   ErrorOr<void> set_times(const Caller&, const struct timespec& atime, const struct timespec& mtime) override;
   ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
   ErrorOr<void> fsync() override { return {}; }
+  // Extended attributes: the upper copy's once there is one, else the lower
+  // object's. A change copies up; the first one made here brings the lower
+  // object's attributes along (FIXME: other copy-ups leave them behind).
+  ErrorOr<std::string> getxattr(std::string_view name) const override;
+  ErrorOr<std::vector<std::string>> listxattr() const override;
+  ErrorOr<void> setxattr(std::string_view name, std::string_view value, int flags) override;
+  ErrorOr<void> removexattr(std::string_view name) override;
 
  private:
+  // The upper object for an xattr change, with the lower attributes copied.
+  ErrorOr<RefPtr<TmpNode>> copy_up_xattrs_locked();
   OverlayNode(std::shared_ptr<OverlayFs> fs, RefPtr<OverlayNode> parent, std::string name, mode_t type,
               RefPtr<TmpNode> upper, RefPtr<Node> lower)
       : Node(type), m_fs(std::move(fs)), m_parent(std::move(parent)), m_name(std::move(name)),

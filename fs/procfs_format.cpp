@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -302,7 +303,7 @@ std::string format_fdinfo(const Caller& caller, Process& p, int fd) {
 
 namespace {
 
-// Mount ids: the sandbox's mounts in Vfs::mounts() order from kFirstMountId
+// Mount ids: Mount::id, from kFirstMountId
 // (the root); anonymous files (pipes, stdio) are on an internal mount that
 // mountinfo does not list, as pipefs is on Linux.
 constexpr int kFirstMountId = 20;
@@ -310,43 +311,36 @@ constexpr int kInternalMountId = 10;
 
 struct MountView {
   int id, parent;
-  std::string path;
+  std::string path;  // as the reader sees it (relative to its root)
   RefPtr<Node> root;
-  const char* options;  // the per-mount options
-  const char* source;
+  std::string options;  // the per-mount options ("rw,nosuid")
+  std::string source;
+  std::string type;
+  std::string root_path;
+  std::string super;  // super options ("rw,size=1024k")
 };
 
-const char* mount_options(const std::string& path) {
-  if (path == "/proc" || path == "/sys") return "nosuid,nodev,noexec,relatime";
-  if (path == "/dev") return "nosuid";
-  if (path == "/dev/shm") return "nosuid,nodev";
-  if (path == "/tmp") return "nosuid,nodev";
-  return "relatime";
-}
-
+// The caller's mounts that its root reaches, with paths from its root
+// (a chrooted reader sees only what is below its root, as on Linux).
 std::vector<MountView> mount_views(const Caller& caller) {
   std::vector<MountView> out;
   if (!caller.process || !caller.process->sandbox().has_vfs()) return out;
-  auto mounts = caller.process->sandbox().vfs().mounts();
-  for (size_t i = 0; i < mounts.size(); i++) {
-    const auto& [path, root] = mounts[i];
-    MountView v{kFirstMountId + static_cast<int>(i), kFirstMountId - 1, path, root, mount_options(path), "none"};
-    // The parent is the mount with the longest path that contains this one.
-    size_t best = 0;
-    for (size_t j = 0; j < i; j++) {
-      const std::string& q = mounts[j].first;
-      bool contains = q == "/" || (path.size() > q.size() && path.compare(0, q.size(), q) == 0 && path[q.size()] == '/');
-      if (contains && q.size() >= best) {
-        best = q.size();
-        v.parent = kFirstMountId + static_cast<int>(j);
-      }
+  std::string root = caller.process->shared_fs() ? caller.process->fs().root().path() : "/";
+  for (const auto& v : caller.process->sandbox().vfs().mount_list(caller)) {
+    const Mount& m = v.mount;
+    std::string path = m.path;
+    if (root != "/") {
+      if (path == root) path = "/";
+      else if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/')
+        path = path.substr(root.size());
+      else continue;
     }
-    std::string_view type = root->fs_info().name;
-    if (type == "proc") v.source = "proc";
-    else if (type == "sysfs") v.source = "sysfs";
-    else if (type == "tmpfs") v.source = "tmpfs";
-    else if (type == "devtmpfs") v.source = "udev";
-    out.push_back(std::move(v));
+    bool ro = m.read_only();
+    std::string super = ro ? "ro" : "rw";
+    if (!m.data.empty()) super += "," + m.data;
+    out.push_back(MountView{m.id, v.parent_id, std::move(path), m.root,
+                            mount_flags_string(m.flags | (ro ? MS_RDONLY : 0)), m.source, m.type, m.root_path,
+                            std::move(super)});
   }
   return out;
 }
@@ -367,9 +361,7 @@ int mount_id_of(const Caller& caller, const File& file) {
 std::string format_mounts(const Caller& caller) {
   std::string out;
   for (const MountView& v : mount_views(caller)) {
-    const FsInfo& fs = v.root->fs_info();
-    out += std::string(v.source) + " " + v.path + " " + fs.name + " " + (fs.read_only ? "ro," : "rw,") + v.options +
-           " 0 0\n";
+    out += v.source + " " + v.path + " " + v.type + " " + v.options + " 0 0\n";
   }
   return out;
 }
@@ -382,10 +374,10 @@ std::string format_mountinfo(const Caller& caller) {
     const FsInfo& fs = v.root->fs_info();
     auto st = v.root->stat();
     dev_t dev = st.is_error() ? fs.dev : st.value().st_dev;
-    const char* ro = fs.read_only ? "ro" : "rw";
     char buf[512];
-    snprintf(buf, sizeof buf, "%d %d %u:%u / %s %s,%s - %s %s %s\n", v.id, v.parent, major(dev), minor(dev),
-             v.path.c_str(), ro, v.options, fs.name, v.source, ro);
+    snprintf(buf, sizeof buf, "%d %d %u:%u %s %s %s - %s %s %s\n", v.id, v.parent, major(dev), minor(dev),
+             v.root_path.c_str(), v.path.c_str(), v.options.c_str(), v.type.c_str(), v.source.c_str(),
+             v.super.c_str());
     out += buf;
   }
   return out;

@@ -213,7 +213,15 @@ class PidDir final : public DynDir {
       Target t = TRY(resolve(c, pid, tid));
       // A zombie has let go of its files and directories (exit_fs).
       if (t.process->zombie || !t.process->shared_fs()) return Errno::NOENT;
-      return target(t);
+      std::string path = TRY(target(t));
+      // d_path() from the reader's root: a chrooted reader sees paths below
+      // its root (and a walk of the link stays inside it).
+      std::string root = c.process && c.process->shared_fs() ? c.process->fs().root().path() : "/";
+      if (root != "/" && path.compare(0, root.size(), root) == 0) {
+        if (path.size() == root.size()) return std::string("/");
+        if (path[root.size()] == '/') return path.substr(root.size());
+      }
+      return path;
     });
   }
 

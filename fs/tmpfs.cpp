@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/mman.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <climits>
@@ -29,7 +30,29 @@ TmpNode::TmpNode(std::shared_ptr<TmpFs> fs, mode_t mode, uid_t uid, gid_t gid)
   m_fs->live_nodes.fetch_add(1, std::memory_order_relaxed);
 }
 
-TmpNode::~TmpNode() { m_fs->live_nodes.fetch_sub(1, std::memory_order_relaxed); }
+TmpNode::~TmpNode() {
+  m_fs->live_nodes.fetch_sub(1, std::memory_order_relaxed);
+  // Not under m_fs->lock: the last reference may go while it is held.
+  if (m_charged) m_fs->used_bytes.fetch_sub(m_charged);
+}
+
+void TmpNode::set_size_limit(uint64_t bytes) { m_fs->max_bytes.store(bytes); }
+
+ErrorOr<size_t> TmpNode::reserve(uint64_t offset, size_t len) {
+  uint64_t max = m_fs->max_bytes.load(std::memory_order_relaxed);
+  if (!max || len == 0) return len;
+  std::lock_guard lock(m_fs->lock);
+  uint64_t end = (offset + len + 4095) / 4096 * 4096;
+  if (end <= m_charged) return len;
+  uint64_t used = m_fs->used_bytes.load();
+  uint64_t avail = max > used ? max - used : 0;
+  uint64_t grow = std::min(end - m_charged, avail / 4096 * 4096);
+  uint64_t charged = m_charged + grow;
+  if (charged <= offset) return Errno::NOSPC;
+  m_fs->used_bytes += grow;
+  m_charged = charged;
+  return static_cast<size_t>(std::min<uint64_t>(len, charged - offset));
+}
 
 RefPtr<Node> TmpNode::create_root(dev_t dev, mode_t mode, const char* name, bool read_only, ino_t first_ino) {
   auto fs = std::make_shared<TmpFs>();
@@ -49,6 +72,11 @@ ErrorOr<struct statfs> TmpNode::statfs() const {
   sf.f_files = static_cast<fsfilcnt_t>(pages > 0 ? pages / 4 : 0);
   uint64_t used = m_fs->live_nodes.load(std::memory_order_relaxed);
   sf.f_ffree = sf.f_files > used ? sf.f_files - used : 0;
+  if (uint64_t max = m_fs->max_bytes.load()) {
+    std::lock_guard lock(m_fs->lock);
+    sf.f_blocks = max / 4096;
+    sf.f_bfree = sf.f_bavail = (max - std::min(max, m_fs->used_bytes.load())) / 4096;
+  }
   return sf;
 }
 
@@ -153,6 +181,27 @@ ErrorOr<RefPtr<Node>> TmpNode::create(const Caller& caller, std::string_view nam
   return RefPtr<Node>(node);
 }
 
+ErrorOr<RefPtr<TmpNode>> TmpNode::create_unlinked(const Caller& caller, mode_t mode, UniqueFd memfd,
+                                                  Linkable linkable) {
+  if (!is_dir()) return Errno::NOTDIR;
+  if (m_fs->info.read_only) return Errno::ROFS;
+  std::lock_guard lock(m_fs->lock);
+  if (m_dead) return Errno::NOENT;
+  gid_t gid = (m_mode & S_ISGID) ? m_gid : caller.gid;
+  auto node = RefPtr<TmpNode>::adopt(new TmpNode(m_fs, S_IFREG | (mode & 07777), caller.uid, gid));
+  node->m_nlink = 0;
+  node->m_parent_ino = m_ino;
+  node->m_linkable = linkable == Linkable::Yes;
+  node->m_memfd = std::move(memfd);
+  return node;
+}
+
+ErrorOr<RefPtr<Node>> TmpNode::create_tmpfile(const Caller& caller, mode_t mode, Linkable linkable) {
+  UniqueFd memfd(::memfd_create("moat-tmpfs", MFD_CLOEXEC));
+  if (!memfd) return last_host_errno();
+  return RefPtr<Node>(TRY(create_unlinked(caller, mode, std::move(memfd), linkable)));
+}
+
 ErrorOr<void> TmpNode::mkdir(const Caller& caller, std::string_view name, mode_t mode) {
   std::lock_guard lock(m_fs->lock);
   TRY(make_child_locked(caller, name, S_IFDIR | (mode & 07777)));
@@ -195,10 +244,16 @@ ErrorOr<void> TmpNode::link(const Caller&, std::string_view name, Node& target_n
   if (m_fs->info.read_only) return Errno::ROFS;
   if (m_dead) return Errno::NOENT;
   if (m_children.contains(name)) return Errno::EXIST;
-  // An unlinked file cannot come back (linkat(AT_EMPTY_PATH) of an open fd).
-  if (target->m_nlink == 0) return Errno::NOENT;
+  // An unlinked file cannot come back (linkat(AT_EMPTY_PATH) of an open fd),
+  // but for an O_TMPFILE one opened without O_EXCL (I_LINKABLE).
+  if (target->m_nlink == 0 && !target->m_linkable) return Errno::NOENT;
   m_children.emplace(std::string(name), RefPtr<TmpNode>(target));
-  ++target->m_nlink;
+  if (target->m_nlink++ == 0) {
+    target->m_linkable = false;
+    target->m_parent = this;
+    target->m_parent_ino = m_ino;
+    target->m_name = std::string(name);
+  }
   auto stamp = now();
   target->m_ctime = stamp;
   m_mtime = m_ctime = stamp;
@@ -309,6 +364,14 @@ ErrorOr<void> TmpNode::truncate(uint64_t size) {
   if (!is_regular()) return Errno::INVAL;
   if (m_fs->info.read_only) return Errno::ROFS;
   if (::ftruncate(m_memfd.get(), static_cast<off_t>(size)) < 0) return last_host_errno();
+  if (m_charged) {
+    std::lock_guard lock(m_fs->lock);
+    uint64_t keep = (size + 4095) / 4096 * 4096;
+    if (keep < m_charged) {
+      m_fs->used_bytes.fetch_sub(m_charged - keep);
+      m_charged = keep;
+    }
+  }
   touch_modified();
   return {};
 }
@@ -344,7 +407,8 @@ ErrorOr<size_t> TmpFile::pwrite_sync(std::span<const std::byte> buf, int64_t off
   bool append = flags() & O_APPEND;
   int64_t off = append ? ::lseek(fd, 0, SEEK_END) : effective_offset(offset);
   if (off < 0) return last_host_errno();
-  ssize_t r = ::pwrite(fd, buf.data(), buf.size(), off);
+  size_t fits = TRY(m_node->reserve(static_cast<uint64_t>(off), buf.size()));
+  ssize_t r = ::pwrite(fd, buf.data(), fits, off);
   if (r < 0) return last_host_errno();
   if (offset < 0) m_pos.store(off + r);
   if (r > 0) m_node->touch_modified();
@@ -353,6 +417,44 @@ ErrorOr<size_t> TmpFile::pwrite_sync(std::span<const std::byte> buf, int64_t off
 
 Coro<ErrorOr<size_t>> TmpFile::write(std::span<const std::byte> buf, int64_t offset) {
   co_return pwrite_sync(buf, offset);
+}
+
+ErrorOr<std::string> TmpNode::getxattr(std::string_view name) const {
+  std::lock_guard lock(m_fs->lock);
+  auto it = m_xattrs.find(name);
+  if (it == m_xattrs.end()) return Errno::NODATA;
+  return it->second;
+}
+
+ErrorOr<std::vector<std::string>> TmpNode::listxattr() const {
+  std::lock_guard lock(m_fs->lock);
+  std::vector<std::string> out;
+  for (const auto& [name, value] : m_xattrs) out.push_back(name);
+  return out;
+}
+
+ErrorOr<void> TmpNode::setxattr(std::string_view name, std::string_view value, int flags) {
+  std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
+  auto it = m_xattrs.find(name);
+  if ((flags & XATTR_CREATE) && it != m_xattrs.end()) return Errno::EXIST;
+  if ((flags & XATTR_REPLACE) && it == m_xattrs.end()) return Errno::NODATA;
+  if (it != m_xattrs.end())
+    it->second = std::string(value);
+  else
+    m_xattrs.emplace(std::string(name), std::string(value));
+  m_ctime = now();
+  return {};
+}
+
+ErrorOr<void> TmpNode::removexattr(std::string_view name) {
+  std::lock_guard lock(m_fs->lock);
+  if (m_fs->info.read_only) return Errno::ROFS;
+  auto it = m_xattrs.find(name);
+  if (it == m_xattrs.end()) return Errno::NODATA;
+  m_xattrs.erase(it);
+  m_ctime = now();
+  return {};
 }
 
 // Implements chmod(2) on tmpfs: only the owner or uid 0 (CAP_FOWNER) may.

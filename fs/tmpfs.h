@@ -22,6 +22,9 @@ struct TmpFs {
   std::mutex lock;
   std::atomic<ino_t> next_ino{1};
   std::atomic<uint64_t> live_nodes{0};  // for statfs f_ffree
+  // mount -o size= (0: unlimited): file pages beyond it are ENOSPC.
+  std::atomic<uint64_t> max_bytes{0};
+  std::atomic<uint64_t> used_bytes{0};  // counted only while max_bytes is set
 };
 
 struct FifoState;  // fs/fifo.h
@@ -42,6 +45,11 @@ class TmpNode final : public Node {
   ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;
   ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) override;
+  // A regular file of this directory's filesystem that no directory holds
+  // (nlink 0), over memfd: memfd_create(2) and O_TMPFILE. A linkable one may
+  // get a name with linkat(2) (O_TMPFILE without O_EXCL: I_LINKABLE).
+  ErrorOr<RefPtr<TmpNode>> create_unlinked(const Caller&, mode_t mode, UniqueFd memfd, Linkable linkable);
+  ErrorOr<RefPtr<Node>> create_tmpfile(const Caller&, mode_t mode, Linkable linkable) override;
   ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) override;
   ErrorOr<void> unlink(const Caller&, std::string_view name, UnlinkKind kind) override;
   ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
@@ -56,9 +64,18 @@ class TmpNode final : public Node {
   ErrorOr<void> link(const Caller&, std::string_view name, Node& target) override;
   ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
   ErrorOr<void> fsync() override { return {}; }
+  ErrorOr<std::string> getxattr(std::string_view name) const override;
+  ErrorOr<std::vector<std::string>> listxattr() const override;
+  ErrorOr<void> setxattr(std::string_view name, std::string_view value, int flags) override;
+  ErrorOr<void> removexattr(std::string_view name) override;
 
   int memfd() const { return m_memfd.get(); }
   void touch_modified();
+  // tmpfs size=: sets the limit of this node's filesystem. reserve()
+  // accounts a write of len bytes at offset: how many of them fit (ENOSPC
+  // for none).
+  void set_size_limit(uint64_t bytes);
+  ErrorOr<size_t> reserve(uint64_t offset, size_t len);
 
   // For the overlay, whose upper layer is a private tmpfs (fs/overlay.h):
   // a whiteout is a character device 0/0; an opaque directory hides the
@@ -89,10 +106,13 @@ class TmpNode final : public Node {
   TmpNode* m_parent = nullptr;
   std::string m_name;
   bool m_dead = false;  // a removed directory: no new entries
+  uint64_t m_charged = 0;  // bytes (whole pages) counted in TmpFs::used_bytes
   bool m_opaque = false;
+  bool m_linkable = false;  // an O_TMPFILE file that linkat(2) may name
   dev_t m_rdev = 0;     // device nodes
   struct timespec m_atime {}, m_mtime {}, m_ctime {};
   std::map<std::string, RefPtr<TmpNode>, std::less<>> m_children;
+  std::map<std::string, std::string, std::less<>> m_xattrs;
   std::string m_target;  // symlinks
   UniqueFd m_memfd;      // regular files; immutable after creation
   std::shared_ptr<FifoState> m_fifo;  // FIFOs; immutable after creation
@@ -100,9 +120,15 @@ class TmpNode final : public Node {
 
 class TmpFile final : public File {
  public:
-  static RefPtr<File> create(const Location& loc, int flags, RefPtr<TmpNode> node) {
-    return RefPtr<File>::adopt(new TmpFile(loc, flags, std::move(node)));
+  // name: what /proc/self/fd shows for an anonymous location (memfd_create:
+  // "/memfd:NAME (deleted)"); empty for files with a path.
+  static RefPtr<File> create(const Location& loc, int flags, RefPtr<TmpNode> node, std::string name = {}) {
+    return RefPtr<File>::adopt(new TmpFile(loc, flags, std::move(node), std::move(name)));
   }
+  std::string path() const override { return m_name.empty() ? File::path() : m_name; }
+  // Opening /proc/self/fd/N of a memfd gives a new description of it.
+  ErrorOr<RefPtr<File>> reopen(int flags) override { return create(location(), flags, m_node, m_name); }
+  TmpNode& tmp_node() const { return *m_node; }
   Coro<ErrorOr<size_t>> read(std::span<std::byte> buf, int64_t offset) override;
   Coro<ErrorOr<size_t>> write(std::span<const std::byte> buf, int64_t offset) override;
   ErrorOr<size_t> pread_sync(std::span<std::byte> buf, uint64_t offset) override;
@@ -111,8 +137,10 @@ class TmpFile final : public File {
   ErrorOr<void> truncate(uint64_t size) override { return m_node->truncate(size); }
 
  private:
-  TmpFile(Location loc, int flags, RefPtr<TmpNode> node) : File(std::move(loc), flags), m_node(std::move(node)) {}
+  TmpFile(Location loc, int flags, RefPtr<TmpNode> node, std::string name)
+      : File(std::move(loc), flags), m_node(std::move(node)), m_name(std::move(name)) {}
   RefPtr<TmpNode> m_node;
+  std::string m_name;
 };
 
 }  // namespace moat::fs

@@ -1,5 +1,6 @@
 #include "fs/vfs.h"
 
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 
 #include <climits>
@@ -16,47 +17,73 @@ namespace moat::fs {
 
 ErrorOr<std::unique_ptr<Vfs>> Vfs::create(const std::string& host_root, RootOverlay overlay) {
   auto vfs = std::make_unique<Vfs>();
-  vfs->m_root = TRY(HostNode::create_root(host_root));
-  if (overlay == RootOverlay::Memory) vfs->m_root = TRY(OverlayNode::create_root(vfs->m_root, makedev(0, 33)));
-  vfs->m_mounts["/tmp"] = TmpNode::create_root(makedev(0, 30), 01777);
-  vfs->m_mounts["/dev"] = create_devfs();
-  vfs->m_mounts["/dev/shm"] = TmpNode::create_root(makedev(0, 31), 01777);
-  vfs->m_mounts["/proc"] = create_procfs();
-  vfs->m_mounts["/sys"] = create_sysfs();
-  for (const auto& [path, node] : vfs->m_mounts) {
-    size_t depth = 0;
-    for (char c : path) depth += c == '/';
-    vfs->m_max_mount_depth = std::max(vfs->m_max_mount_depth, depth);
-  }
+  RefPtr<Node> root = TRY(HostNode::create_root(host_root));
+  if (overlay == RootOverlay::Memory) root = TRY(OverlayNode::create_root(root, makedev(0, 33)));
+  // The mount flags mirror what a Linux system has: nosuid and friends on the
+  // pseudo filesystems (fs/mounts.h shows them).
+  auto add = [&](const char* path, RefPtr<Node> node, const char* source, unsigned long flags, const char* data) {
+    auto m = std::make_shared<Mount>();
+    m->id = vfs->next_mount_id();
+    m->path = path;
+    m->inner = node;
+    m->root = std::move(node);
+    m->source = source;
+    m->type = m->root->fs_info().name;
+    m->root_path = "/";
+    m->flags = flags | (m->root->fs_info().read_only ? MS_RDONLY : 0);
+    m->data = data;
+    vfs->m_ns->mounts.push_back(std::move(m));
+  };
+  add("/", std::move(root), "none", MS_RELATIME, "");
+  add("/dev", create_devfs(), "udev", MS_NOSUID, "");
+  add("/dev/shm", TmpNode::create_root(makedev(0, 31), 01777), "tmpfs", MS_NOSUID | MS_NODEV, "");
+  add("/proc", create_procfs(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, "");
+  add("/sys", create_sysfs(), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME, "");
+  add("/tmp", TmpNode::create_root(makedev(0, 30), 01777), "tmpfs", MS_NOSUID | MS_NODEV, "");
+  vfs->m_ns->recompute_depth_locked();
   return vfs;
 }
 
+Vfs::Vfs() : m_ns(std::make_shared<MountNs>()) { m_all_ns.push_back(m_ns); }
+Vfs::~Vfs() = default;
+
 Location Vfs::root() const {
   Location loc;
-  loc.entries.push_back(PathEntry{"", m_root});
+  std::shared_lock guard(m_ns->lock);
+  loc.entries.push_back(PathEntry{"", m_ns->top_locked("/")->root});
   return loc;
 }
 
 bool Vfs::is_mount_root(const Node* node) const {
-  if (node == m_root.ptr()) return true;
-  for (const auto& [path, root] : m_mounts)
-    if (root.ptr() == node) return true;
+  std::lock_guard list_guard(m_ns_list_lock);
+  for (const auto& weak : m_all_ns) {
+    auto ns = weak.lock();
+    if (!ns) continue;
+    std::shared_lock guard(ns->lock);
+    for (const auto& m : ns->mounts)
+      if (m->root.ptr() == node) return true;
+  }
   return false;
 }
 
 std::vector<std::pair<std::string, RefPtr<Node>>> Vfs::mounts() const {
-  std::vector<std::pair<std::string, RefPtr<Node>>> out{{"/", m_root}};
-  for (const auto& [path, root] : m_mounts) out.emplace_back(path, root);
+  std::vector<std::pair<std::string, RefPtr<Node>>> out;
+  std::shared_lock guard(m_ns->lock);
+  for (const auto& m : m_ns->mounts) out.emplace_back(m->path, m->root);
   return out;
 }
 
 ErrorOr<RefPtr<Node>> Vfs::child(const Caller& caller, const Location& dir, std::string_view name) const {
   // entries.size() - 1 is the depth of dir; a mount at depth d has d slashes.
-  if (!dir.anonymous && dir.entries.size() <= m_max_mount_depth) {
-    std::string p = dir.entries.size() == 1 ? std::string() : dir.path();
-    p += '/';
-    p += name;
-    if (auto it = m_mounts.find(p); it != m_mounts.end()) return it->second;
+  if (!dir.anonymous) {
+    auto ns = ns_of(caller);
+    std::shared_lock guard(ns->lock);
+    if (dir.entries.size() <= ns->max_depth) {
+      std::string p = dir.entries.size() == 1 ? std::string() : dir.path();
+      p += '/';
+      p += name;
+      if (auto m = ns->top_locked(p)) return m->root;
+    }
   }
   return dir.node().lookup(caller, name);
 }
@@ -99,6 +126,16 @@ ErrorOr<Location> Vfs::resolve(const Caller& caller, const Location& root, const
     follow_last = true;
     must_be_dir = true;
   }
+  bool beneath = flags & kBeneath, scoped = flags & (kBeneath | kInRoot);
+  if (beneath && path[0] == '/') return Errno::XDEV;
+  // RESOLVE_NO_XDEV: the innermost mount the walk is in may never change.
+  auto mount_of = [&](const Location& l) -> const Node* {
+    for (size_t i = l.entries.size(); i-- > 1;)
+      if (is_mount_root(l.entries[i].node.ptr())) return l.entries[i].node.ptr();
+    return l.entries.front().node.ptr();
+  };
+  const Node* start_mount = (flags & kNoXdev) ? mount_of(loc) : nullptr;
+  auto crossed = [&] { return (flags & kNoXdev) && mount_of(loc) != start_mount; };
   std::vector<std::string> pending;
   push_components(pending, path);
   int links = 0;
@@ -111,14 +148,20 @@ ErrorOr<Location> Vfs::resolve(const Caller& caller, const Location& root, const
     if (name == ".") continue;
     if (name == "..") {
       // Like a chroot: ".." at the root stays at the root.
-      if (loc.entries.size() > root.entries.size()) loc.entries.pop_back();
+      if (loc.entries.size() > root.entries.size())
+        loc.entries.pop_back();
+      else if (beneath)
+        return Errno::XDEV;
+      if (crossed()) return Errno::XDEV;
       continue;
     }
     if (name.size() > NAME_MAX) return Errno::NAMETOOLONG;
     auto node = TRY(child(caller, loc, name));
     if (node->is_symlink() && (!last || follow_last)) {
+      if (flags & kNoSymlinks) return Errno::LOOP;
       if (++links > kMaxSymlinks) return Errno::LOOP;
       if (auto file = node->magic_target()) {
+        if (flags & kNoMagicLinks) return Errno::LOOP;
         // /proc/self/fd/N jumps to the open file itself.
         if (!file->location().anonymous && !file->location().empty()) {
           loc = file->location();
@@ -128,22 +171,28 @@ ErrorOr<Location> Vfs::resolve(const Caller& caller, const Location& root, const
           loc.anonymous = true;
           loc.entries.push_back(PathEntry{file->path(), make_ref<FileRefNode>(file, st.st_mode)});
         }
+        if (crossed() || scoped) return Errno::XDEV;  // nd_jump_link
         continue;
       }
       std::string target = TRY(node->readlink(caller));
       if (target.empty()) return Errno::NOENT;
-      if (target[0] == '/') loc = root;
+      if (target[0] == '/') {
+        if (beneath) return Errno::XDEV;
+        loc = root;
+        if (crossed()) return Errno::XDEV;
+      }
       push_components(pending, target);
       continue;
     }
     loc.entries.push_back(PathEntry{std::move(name), std::move(node)});
+    if (crossed()) return Errno::XDEV;
   }
   if (must_be_dir && !loc.node().is_dir()) return Errno::NOTDIR;
   return loc;
 }
 
 ErrorOr<Vfs::Parent> Vfs::resolve_parent(const Caller& caller, const Location& root, const Location& start,
-                                         std::string_view path) const {
+                                         std::string_view path, unsigned flags) const {
   if (path.empty()) return Errno::NOENT;
   if (path.size() >= PATH_MAX) return Errno::NAMETOOLONG;
   Parent out;
@@ -151,6 +200,7 @@ ErrorOr<Vfs::Parent> Vfs::resolve_parent(const Caller& caller, const Location& r
   while (end > 0 && path[end - 1] == '/') --end;
   out.trailing_slash = end < path.size();
   if (end == 0) {  // "/" or "///"
+    if (flags & kBeneath) return Errno::XDEV;
     out.dir = root;
     return out;
   }
@@ -162,7 +212,7 @@ ErrorOr<Vfs::Parent> Vfs::resolve_parent(const Caller& caller, const Location& r
     out.dir = start;
   } else {
     std::string_view dir = trimmed.substr(0, slash + 1);  // keep the slash: "/" stays absolute
-    out.dir = TRY(resolve(caller, root, start, dir, kFollowLast | kMustBeDir));
+    out.dir = TRY(resolve(caller, root, start, dir, kFollowLast | kMustBeDir | flags));
   }
   if (!out.dir.node().is_dir()) return Errno::NOTDIR;
   TRY(may_search(caller, out.dir.node()));

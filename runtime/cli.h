@@ -36,4 +36,11 @@ bool is_oci_command(const std::string& name);
 int run_oci(const GlobalOptions& g, const std::string& name, const std::vector<std::string>& args);
 void print_oci_usage(FILE* out);
 
+// `moat install` and `moat uninstall` (runtime/install.cpp): moat as a
+// Docker runtime named name in daemon.json, keeping what else is there.
+// Extra arguments become the runtime's runtimeArgs.
+constexpr const char* kDockerDaemonJson = "/etc/docker/daemon.json";
+int install_runtime(const std::string& daemon_json, const std::string& name, const std::vector<std::string>& runtime_args);
+int uninstall_runtime(const std::string& daemon_json, const std::string& name);
+
 }  // namespace moat::cli

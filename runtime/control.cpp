@@ -16,7 +16,8 @@ namespace moat::runtime {
 namespace {
 
 constexpr const char* kSocketName = "control.sock";
-constexpr size_t kMaxLine = 4096;
+constexpr size_t kMaxLine = 1 << 20;  // an exec request carries a whole process spec
+constexpr size_t kMaxFds = 8;
 
 // The socket's address through an fd of its directory; dir_fd must stay
 // open while the address is used.
@@ -37,28 +38,60 @@ int64_t now_ms() {
       .count();
 }
 
-// Reads up to a newline, within the deadline.
-std::optional<std::string> read_line(int fd, int64_t deadline_ms) {
+// Reads up to a newline, within the deadline (-1: none), keeping fds
+// passed along (SCM_RIGHTS) when fds is given. Bytes past the newline are
+// left in the socket: it reads with MSG_PEEK first.
+std::optional<std::string> read_line(int fd, int64_t deadline_ms, std::vector<UniqueFd>* fds = nullptr) {
   std::string line;
-  char buf[512];
+  char buf[4096];
   for (;;) {
-    int64_t left = deadline_ms - now_ms();
-    if (left <= 0) return std::nullopt;
+    int wait = -1;
+    if (deadline_ms >= 0) {
+      int64_t left = deadline_ms - now_ms();
+      if (left <= 0) return std::nullopt;
+      wait = static_cast<int>(left);
+    }
     pollfd p{fd, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left));
+    int r = ::poll(&p, 1, wait);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return std::nullopt;
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+    ssize_t peeked = ::recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+    if (peeked < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (peeked <= 0) return std::nullopt;  // EOF before a whole line
+    size_t take = static_cast<size_t>(peeked);
+    if (auto nl = std::string_view(buf, take).find('\n'); nl != std::string_view::npos) take = nl + 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    iovec iov{buf, take};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) return line.empty() ? std::nullopt : std::optional(line);
+    if (n <= 0) return std::nullopt;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int received;
+        memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (fds)
+          fds->emplace_back(received);
+        else
+          ::close(received);
+      }
+    }
     line.append(buf, static_cast<size_t>(n));
-    if (auto nl = line.find('\n'); nl != std::string::npos) return line.substr(0, nl);
+    if (!line.empty() && line.back() == '\n') {
+      line.pop_back();
+      return line;
+    }
     if (line.size() > kMaxLine) return std::nullopt;
   }
 }
 
-void write_line(int fd, const std::string& text) {
-  std::string line = text + "\n";
+void write_line_raw(int fd, const std::string& line) {
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::send(fd, line.data() + done, line.size() - done, MSG_NOSIGNAL);
@@ -72,6 +105,8 @@ void write_line(int fd, const std::string& text) {
     done += static_cast<size_t>(n);
   }
 }
+
+void write_line(int fd, const std::string& text) { write_line_raw(fd, text + "\n"); }
 
 }  // namespace
 
@@ -96,6 +131,61 @@ std::optional<UniqueFd> listen_control(const std::string& state_dir, std::string
 }
 
 std::optional<std::string> read_request(int conn, int timeout_ms) { return read_line(conn, now_ms() + timeout_ms); }
+
+std::optional<std::string> read_request(int conn, int timeout_ms, std::vector<UniqueFd>* fds) {
+  return read_line(conn, now_ms() + timeout_ms, fds);
+}
+
+std::optional<std::string> read_line_from(int conn, int timeout_ms) {
+  return read_line(conn, timeout_ms < 0 ? -1 : now_ms() + timeout_ms);
+}
+
+std::string send_line_with_fds(int conn, const std::string& text, const std::vector<int>& fds) {
+  std::string line = text + "\n";
+  if (fds.size() > kMaxFds) return "too many fds for one request";
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+  iovec iov{line.data(), line.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  do {
+    n = ::sendmsg(conn, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return std::string("sending to the sentry: ") + strerror(errno);
+  // The fds went with the first bytes; the rest of a long line follows plainly.
+  if (static_cast<size_t>(n) < line.size()) write_line_raw(conn, line.substr(static_cast<size_t>(n)));
+  return {};
+}
+
+std::optional<UniqueFd> control_connect(const std::string& state_dir, std::string* error) {
+  UniqueFd dir_fd;
+  auto addr = socket_address(state_dir, dir_fd, error);
+  if (!addr) return std::nullopt;
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) {
+    *error = std::string("control socket: ") + strerror(errno);
+    return std::nullopt;
+  }
+  int r;
+  do {
+    r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr));
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    *error = "cannot reach the container's sentry: " + std::string(strerror(errno));
+    return std::nullopt;
+  }
+  return sock;
+}
 
 void send_reply(int conn, const std::string& reply) { write_line(conn, reply); }
 

@@ -1,5 +1,6 @@
 // The OCI runtime commands (create, start, run, state, kill, delete, list,
-// ps, spec, features), with runc's flags and outputs so that
+// ps, spec, features; exec and the others of a running container are in
+// runtime/oci_process_commands.cpp), with runc's flags and outputs so that
 // containerd-shim-runc-v2 (through go-runc) and people used to runc can
 // drive moat. A container's state lives in ROOT/ID (runtime/state.h); its
 // sentry process is in runtime/container.cpp.
@@ -14,15 +15,19 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "config/oci_spec.h"
+#include "runtime/cgroups.h"
 #include "runtime/cli.h"
 #include "runtime/container.h"
 #include "runtime/control.h"
+#include "runtime/hooks.h"
 #include "runtime/logging.h"
+#include "runtime/oci_args.h"
 #include "runtime/state.h"
 
 namespace moat::cli {
@@ -31,29 +36,11 @@ using runtime::ContainerState;
 using runtime::StateDir;
 using runtime::Status;
 
-namespace {
-
-constexpr int kFailure = 1;
-
 // ---- Command-line flags: runc's, spelled -x, -name or --name, with the
 // value as the next argument or after '='. Flags a command does not know
 // are accepted and ignored (runc has many that mean nothing here).
 
-struct Flag {
-  std::vector<std::string> names;  // the first is the canonical one
-  bool takes_value = false;
-};
 
-struct Args {
-  std::map<std::string, std::string> values;
-  std::set<std::string> set;  // boolean flags given
-  std::vector<std::string> positional;
-  bool has(const std::string& name) const { return set.count(name) > 0; }
-  std::string value(const std::string& name, const std::string& fallback = "") const {
-    auto it = values.find(name);
-    return it == values.end() ? fallback : it->second;
-  }
-};
 
 std::optional<Args> parse_args(const std::string& cmd, const std::vector<std::string>& argv,
                                const std::vector<Flag>& flags) {
@@ -101,7 +88,7 @@ std::optional<Args> parse_args(const std::string& cmd, const std::vector<std::st
 }
 
 // The container ID as the only (or first) positional argument, validated.
-std::optional<std::string> container_id(const std::string& cmd, const Args& args, size_t max_positional = 1) {
+std::optional<std::string> container_id(const std::string& cmd, const Args& args, size_t max_positional) {
   if (args.positional.empty()) {
     log::error(cmd + ": missing container id (moat " + cmd + " [flags] ID)");
     return std::nullopt;
@@ -119,11 +106,6 @@ std::optional<std::string> container_id(const std::string& cmd, const Args& args
 }
 
 // A container's recorded state and its status now.
-struct Container {
-  StateDir dir;
-  ContainerState state;
-  Status status;
-};
 
 std::optional<Container> find_container(const GlobalOptions& g, const std::string& id) {
   StateDir dir(g.root, id);
@@ -145,6 +127,8 @@ std::string absolute_path(const std::string& path) {
   if (path.empty() || path == ".") return base;
   return base + "/" + path;
 }
+
+namespace {
 
 // Waits up to timeout for the container's sentry to be gone.
 bool wait_stopped(const ContainerState& state, std::chrono::milliseconds timeout) {
@@ -265,6 +249,7 @@ int start_container(const GlobalOptions& g, const std::string& id) {
     case Status::Running: log::error("cannot start an already running container"); return kFailure;
     case Status::Stopped: log::error("cannot start a container that has stopped"); return kFailure;
     case Status::Creating: log::error("cannot start a container that is still being created"); return kFailure;
+    case Status::Paused: log::error("cannot start a paused container"); return kFailure;
   }
   std::string error;
   auto reply = runtime::control_request(c->dir.path(), "start", &error);
@@ -334,6 +319,21 @@ int cmd_kill(const GlobalOptions& g, const std::vector<std::string>& argv) {
     log::error("container \"" + *id + "\" is not running");
     return kFailure;
   }
+  if (c->status == Status::Paused && *sig != SIGKILL) {
+    log::error("container \"" + *id + "\" is paused: only SIGKILL reaches it (or resume it first)");
+    return kFailure;
+  }
+  if (c->status == Status::Paused) {
+    // The kill is pending in the frozen sentry until the cgroup thaws.
+    int r = ::kill(c->state.pid, SIGKILL);
+    (void)runtime::Cgroup::at(c->state.cgroup).set_frozen(false);
+    ::unlink(c->dir.paused_marker().c_str());
+    if (r != 0) {
+      log::error("signalling container \"" + *id + "\": " + strerror(errno));
+      return kFailure;
+    }
+    return 0;
+  }
   // SIGKILL ends the sentry itself (its stub processes die with it), which
   // works whatever state the sentry is in. Other signals are the guest's:
   // the sentry delivers them, to every guest process with --all.
@@ -373,10 +373,11 @@ int cmd_delete(const GlobalOptions& g, const std::vector<std::string>& argv) {
     return kFailure;
   }
   Status status = runtime::current_status(*state);
-  if (status == Status::Running && !force) {
-    log::error("cannot delete container " + *id + " that is not stopped: running");
+  if ((status == Status::Running || status == Status::Paused) && !force) {
+    log::error("cannot delete container " + *id + " that is not stopped: " + runtime::status_name(status));
     return kFailure;
   }
+  runtime::Cgroup cgroup = runtime::Cgroup::at(state->cgroup);
   if (status == Status::Creating && !force) {
     log::error("cannot delete container " + *id + " while it is being created");
     return kFailure;
@@ -384,10 +385,18 @@ int cmd_delete(const GlobalOptions& g, const std::vector<std::string>& argv) {
   // A created container is destroyed without --force, as runc does.
   if (status != Status::Stopped && state->pid > 0) {
     ::kill(state->pid, SIGKILL);
+    if (status == Status::Paused) (void)cgroup.set_frozen(false);
     if (!wait_stopped(*state, std::chrono::seconds(10))) {
       log::error("container " + *id + ": its sentry (pid " + std::to_string(state->pid) + ") did not end");
       return kFailure;
     }
+  }
+  cgroup.remove();
+  // poststop hooks, from the bundle's config (gone with the bundle: none).
+  if (auto spec = oci::load_spec(state->bundle); std::holds_alternative<oci::Spec>(spec)) {
+    const auto& hooks = std::get<oci::Spec>(spec).hooks.poststop;
+    std::string json = runtime::state_json(*state, Status::Stopped).dump();
+    if (auto error = runtime::run_hooks("poststop", hooks, json); !error.empty()) log::warning(error);
   }
   dir.remove();
   return 0;
@@ -488,12 +497,12 @@ int cmd_features(const GlobalOptions& g, const std::vector<std::string>& argv) {
   ojson f;
   f["ociVersionMin"] = "1.0.0";
   f["ociVersionMax"] = oci::kSpecVersion;
-  f["hooks"] = ojson::array();
+  f["hooks"] = ojson::array({"prestart", "createRuntime", "createContainer", "poststart", "poststop"});
   f["mountOptions"] = ojson::array();
   f["linux"] = {
       {"namespaces", ojson::array({"cgroup", "ipc", "mount", "network", "pid", "uts"})},
       {"capabilities", oci::capability_names()},
-      {"cgroup", {{"v1", false}, {"v2", false}, {"systemd", false}, {"systemdUser", false}}},
+      {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
       {"seccomp", {{"enabled", false}}},
       {"apparmor", {{"enabled", false}}},
       {"selinux", {{"enabled", false}}},
@@ -511,13 +520,15 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"create", cmd_create}, {"start", cmd_start},   {"run", cmd_run},   {"state", cmd_state},
-    {"kill", cmd_kill},     {"delete", cmd_delete}, {"list", cmd_list}, {"ps", cmd_ps},
-    {"spec", cmd_spec},     {"features", cmd_features},
+    {"create", cmd_create}, {"start", cmd_start},   {"run", cmd_run},         {"state", cmd_state},
+    {"kill", cmd_kill},     {"delete", cmd_delete}, {"list", cmd_list},       {"ps", cmd_ps},
+    {"exec", cmd_exec},     {"events", cmd_events}, {"wait", cmd_wait},       {"pause", cmd_pause},
+    {"resume", cmd_resume}, {"spec", cmd_spec},     {"features", cmd_features}, {"install", cmd_install},
+    {"uninstall", cmd_uninstall}, {"update", cmd_update},
 };
 
 // runc commands moat does not have yet: a clear error, not "unknown command".
-constexpr const char* kNotYet[] = {"exec", "events", "wait", "pause", "resume", "update", "checkpoint", "restore"};
+constexpr const char* kNotYet[] = {"checkpoint", "restore"};
 
 }  // namespace
 
@@ -618,6 +629,14 @@ void print_oci_usage(FILE* out) {
           "  moat delete [--force] ID\n"
           "  moat list [--format table|json]\n"
           "  moat ps [--format table|json] ID\n"
+          "  moat exec [--process P.json] [-d] [--pid-file F] [--console-socket S] [-t] [-e K=V] [-u U[:G]]\n"
+          "            [--cwd DIR] ID [CMD ARGS...]\n"
+          "  moat events [--stats] [--interval 5s] ID\n"
+          "  moat wait ID\n"
+          "  moat pause ID | moat resume ID\n"
+          "  moat update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] ... ID\n"
+          "  moat install [--runtime NAME] [--config /etc/docker/daemon.json]\n"
+          "  moat uninstall [--runtime NAME] [--config /etc/docker/daemon.json]\n"
           "  moat spec [--bundle DIR]\n"
           "  moat features\n");
 }

@@ -23,6 +23,7 @@ const char* status_name(Status s) {
     case Status::Created: return "created";
     case Status::Running: return "running";
     case Status::Stopped: return "stopped";
+    case Status::Paused: return "paused";
   }
   return "unknown";
 }
@@ -93,6 +94,7 @@ std::string save_state(const StateDir& dir, const ContainerState& state) {
   for (const auto& [k, v] : state.annotations) annotations[k] = v;
   j["annotations"] = annotations;
   j["exit_status"] = state.exit_status;
+  j["cgroup"] = state.cgroup;
   return write_file_atomic(dir.state_file(), j.dump(1) + "\n");
 }
 
@@ -119,6 +121,9 @@ std::optional<ContainerState> load_state(const StateDir& dir, std::string* error
     s.created = j.at("created").get<std::string>();
     for (const auto& [k, v] : j.at("annotations").items()) s.annotations.emplace_back(k, v.get<std::string>());
     s.exit_status = j.value("exit_status", -1);
+    s.cgroup = j.value("cgroup", "");
+    struct stat st;
+    s.paused = ::stat(dir.paused_marker().c_str(), &st) == 0;
     return s;
   } catch (const std::exception& e) {
     *error = dir.state_file() + ": unreadable state (" + e.what() + ")";
@@ -155,6 +160,7 @@ Status current_status(const ContainerState& state) {
   }
   auto start = live_process_start(state.pid);
   if (!start || *start != state.pid_start) return Status::Stopped;
+  if (state.paused && state.status == Status::Running) return Status::Paused;
   return state.status;
 }
 

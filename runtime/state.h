@@ -22,7 +22,7 @@ namespace moat::runtime {
 
 constexpr const char* kDefaultRoot = "/var/run/moat";
 
-enum class Status { Creating, Created, Running, Stopped };
+enum class Status { Creating, Created, Running, Stopped, Paused };
 
 const char* status_name(Status s);
 std::optional<Status> status_from_name(std::string_view name);
@@ -37,6 +37,10 @@ struct ContainerState {
   std::string created;  // RFC 3339 with nanoseconds
   std::vector<std::pair<std::string, std::string>> annotations;
   int exit_status = -1;  // recorded by the sentry as it ends, -1 before
+  std::string cgroup;    // the host cgroup path of its processes ("" if none)
+  // `pause` froze it: ROOT/ID/paused exists (the sentry, frozen, cannot
+  // record it itself).
+  bool paused = false;
 };
 
 class StateDir {
@@ -47,6 +51,7 @@ class StateDir {
   std::string path() const { return m_root + "/" + m_id; }
   std::string state_file() const { return path() + "/state.json"; }
   std::string control_socket() const { return path() + "/control.sock"; }
+  std::string paused_marker() const { return path() + "/paused"; }
 
   // Makes ROOT (and parents) and then ROOT/ID; EEXIST if ID exists.
   // Returns an error message, empty on success.
@@ -68,7 +73,7 @@ std::optional<ContainerState> load_state(const StateDir& dir, std::string* error
 // The start time of a host process (field 22 of /proc/PID/stat), nullopt if
 // there is no such process or it is a zombie.
 std::optional<uint64_t> live_process_start(pid_t pid);
-// The status now: the recorded one, unless the sentry is gone.
+// The status now: the recorded one, unless the sentry is gone (or paused).
 Status current_status(const ContainerState& state);
 
 // The state as `moat state` prints it (runc's keys and order); pid is 0

@@ -6,6 +6,7 @@
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
+#include "fs/inotify.h"
 #include "fs/ops.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -20,6 +21,7 @@ ErrorOr<int64_t> chmod_at(SyscallContext& ctx, int dirfd, uint64_t path_addr, mo
   // A symlink's own mode cannot change on Linux.
   if ((flags & AT_SYMLINK_NOFOLLOW) && loc.node().is_symlink()) return Errno::NOTSUP;
   TRY(loc.node().chmod(fs::Caller::of(ctx.process()), mode));
+  fs::notify_change(loc, IN_ATTRIB);
   return 0;
 }
 
@@ -28,6 +30,7 @@ ErrorOr<int64_t> chown_at(SyscallContext& ctx, int dirfd, uint64_t path_addr, ui
   std::string path = TRY(fs::read_user_path(ctx.mem(), path_addr));
   fs::Location loc = TRY(fs::resolve_at(ctx.process(), dirfd, path, flags));
   TRY(loc.node().chown(fs::Caller::of(ctx.process()), static_cast<uid_t>(uid), static_cast<gid_t>(gid)));
+  fs::notify_change(loc, IN_ATTRIB);
   return 0;
 }
 
@@ -73,8 +76,10 @@ ErrorOr<int64_t> sys_fchmodat2(SyscallContext& ctx) {
 ErrorOr<int64_t> sys_fchmod(SyscallContext& ctx) {
   RefPtr<fs::File> file = TRY(ctx.process().fds().get(ctx.arg_int(0)));
   if (file->flags() & O_PATH) return Errno::BADF;
-  if (file->location().anonymous) return Errno::PERM;  // FIXME: pipes and stdio modes
+  // FIXME: pipes and stdio modes. Memfds (anonymous regular tmpfs files) have theirs.
+  if (file->location().anonymous && !file->node().is_regular()) return Errno::PERM;
   TRY(file->node().chmod(fs::Caller::of(ctx.process()), static_cast<mode_t>(ctx.arg(1))));
+  fs::notify_change(file->location(), IN_ATTRIB);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
+#include "fs/inotify.h"
 #include "fs/ops.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -38,9 +39,11 @@ ErrorOr<int64_t> sys_ftruncate(SyscallContext& ctx) {
   if (file->flags() & O_PATH) return Errno::BADF;
   // A file not open for writing, or not a regular file: EINVAL (man 2 truncate).
   if (!file->writable()) return Errno::INVAL;
-  if (file->location().anonymous) return Errno::INVAL;
+  // Anonymous files are pipes and stdio, but for memfds (regular tmpfs files).
+  if (file->location().anonymous && !file->node().is_regular()) return Errno::INVAL;
   if (!S_ISREG(TRY(file->stat()).st_mode)) return Errno::INVAL;
   TRY(file->truncate(static_cast<uint64_t>(length)));
+  fs::notify_change(file->location(), IN_MODIFY);
   return 0;
 }
 
@@ -55,6 +58,7 @@ ErrorOr<int64_t> sys_truncate(SyscallContext& ctx) {
   if (!node.is_regular()) return Errno::INVAL;
   TRY(fs::access_at(ctx.process(), AT_FDCWD, path, W_OK, 0));
   TRY(node.truncate(static_cast<uint64_t>(length)));
+  fs::notify_change(loc, IN_MODIFY);
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "fs/fd_table.h"
 #include "fs/file.h"
 #include "fs/host_fd_file.h"
+#include "fs/inotify.h"
 #include "fs/locks.h"
 #include "fs/ops.h"
 #include "sentry/syscalls/handlers.h"
@@ -57,6 +58,7 @@ ErrorOr<int64_t> do_utimes(SyscallContext& ctx, int dirfd, uint64_t path_addr, c
     RefPtr<fs::File> file = TRY(open_file(ctx, dirfd));
     if (!valid_nsec(atime.tv_nsec) || !valid_nsec(mtime.tv_nsec)) return Errno::INVAL;
     TRY(file->node().set_times(caller, atime, mtime));
+    fs::notify_change(file->location(), IN_ATTRIB);
     return 0;
   }
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Errno::INVAL;
@@ -64,6 +66,7 @@ ErrorOr<int64_t> do_utimes(SyscallContext& ctx, int dirfd, uint64_t path_addr, c
   fs::Location loc = TRY(fs::resolve_at(ctx.process(), dirfd, path, flags));
   if (!valid_nsec(atime.tv_nsec) || !valid_nsec(mtime.tv_nsec)) return Errno::INVAL;
   TRY(loc.node().set_times(caller, atime, mtime));
+  fs::notify_change(loc, IN_ATTRIB);
   return 0;
 }
 

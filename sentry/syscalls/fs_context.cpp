@@ -45,6 +45,16 @@ ErrorOr<int64_t> sys_getcwd(SyscallContext& ctx) {
   bool removed = false;
   std::string cwd = ctx.process().fs().cwd().current(&removed).path();
   if (removed) return Errno::NOENT;  // d_unlinked(pwd): sys_getcwd gives ENOENT
+  // The path from the process's root (chroot(2)); one outside it is
+  // "(unreachable)" as in Linux's getcwd.
+  std::string root = ctx.process().fs().root().current().path();
+  if (root != "/") {
+    if (cwd == root) cwd = "/";
+    else if (cwd.size() > root.size() && cwd.compare(0, root.size(), root) == 0 && cwd[root.size()] == '/')
+      cwd = cwd.substr(root.size());
+    else
+      cwd = "(unreachable)" + cwd;
+  }
   uint64_t size = ctx.arg(1);
   if (size < cwd.size() + 1) return Errno::RANGE;
   TRY(ctx.mem().write(ctx.arg(0), cwd.c_str(), cwd.size() + 1));

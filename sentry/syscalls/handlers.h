@@ -33,6 +33,7 @@ MOAT_SYNC(lseek);
 // open.cpp: opening, closing, duplicating, pipes
 MOAT_SYNC(open);
 MOAT_SYNC(openat);
+MOAT_SYNC(openat2);
 MOAT_SYNC(creat);
 MOAT_SYNC(close);
 MOAT_SYNC(dup);
@@ -74,14 +75,28 @@ MOAT_SYNC(rename);
 MOAT_SYNC(renameat);
 MOAT_SYNC(renameat2);
 
-// xattr.cpp: extended attributes (none are stored yet: lookups give
-// ENODATA, lists are empty).
+// xattr.cpp: extended attributes
 MOAT_SYNC(getxattr);
 MOAT_SYNC(lgetxattr);
 MOAT_SYNC(fgetxattr);
 MOAT_SYNC(listxattr);
 MOAT_SYNC(llistxattr);
 MOAT_SYNC(flistxattr);
+MOAT_SYNC(setxattr);
+MOAT_SYNC(lsetxattr);
+MOAT_SYNC(fsetxattr);
+MOAT_SYNC(removexattr);
+MOAT_SYNC(lremovexattr);
+MOAT_SYNC(fremovexattr);
+
+// splice.cpp: sendfile, splice, tee, copy_file_range
+MOAT_ASYNC(sendfile);
+MOAT_ASYNC(splice);
+MOAT_ASYNC(tee);
+MOAT_ASYNC(copy_file_range);
+
+// memfd.cpp
+MOAT_SYNC(memfd_create);
 
 // identity.cpp: ids and system information
 MOAT_SYNC(getpid);
@@ -235,6 +250,19 @@ MOAT_SYNC(timerfd_settime);
 MOAT_SYNC(timerfd_gettime);
 MOAT_SYNC(signalfd);
 MOAT_SYNC(signalfd4);
+
+// mount.cpp: the mount table and the root
+MOAT_SYNC(mount);
+MOAT_SYNC(umount2);
+MOAT_SYNC(chroot);
+MOAT_SYNC(pivot_root);
+MOAT_SYNC(unshare);
+
+// inotify.cpp
+MOAT_SYNC(inotify_init);
+MOAT_SYNC(inotify_init1);
+MOAT_SYNC(inotify_add_watch);
+MOAT_SYNC(inotify_rm_watch);
 
 // itimer.cpp
 MOAT_SYNC(alarm);

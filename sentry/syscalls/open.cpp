@@ -2,8 +2,11 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
+
 #include "fs/fd_table.h"
 #include "fs/host_fd_file.h"
+#include "fs/memfd.h"
 #include "fs/ops.h"
 #include "sentry/syscalls/handlers.h"
 
@@ -35,6 +38,30 @@ ErrorOr<int64_t> sys_open(SyscallContext& ctx) {
 // Implements Linux openat(2).
 ErrorOr<int64_t> sys_openat(SyscallContext& ctx) {
   return do_openat(ctx, ctx.arg_int(0), ctx.arg(1), ctx.arg_int(2), static_cast<mode_t>(ctx.arg(3)));
+}
+
+// Implements Linux openat2(2).
+ErrorOr<int64_t> sys_openat2(SyscallContext& ctx) {
+  // copy_struct_from_user(): a smaller struct than version 0 is EINVAL, a
+  // larger one must be zero past what the kernel knows (E2BIG).
+  constexpr size_t kHowSize = sizeof(fs::OpenHow);
+  size_t size = ctx.arg(3);
+  if (size < kHowSize) return Errno::INVAL;
+  if (size > 4096) return Errno::TooBig;
+  fs::OpenHow how;
+  TRY(ctx.mem().read(ctx.arg(2), &how, kHowSize));
+  for (size_t off = kHowSize; off < size;) {
+    std::byte rest[256];
+    size_t n = std::min(sizeof rest, size - off);
+    TRY(ctx.mem().read(ctx.arg(2) + off, rest, n));
+    for (size_t i = 0; i < n; ++i)
+      if (rest[i] != std::byte{0}) return Errno::TooBig;
+    off += n;
+  }
+  std::string path = TRY(fs::read_user_path(ctx.mem(), ctx.arg(1)));
+  Process& p = ctx.process();
+  RefPtr<fs::File> file = TRY(fs::open_path2(p, ctx.arg_int(0), path, how));
+  return TRY(p.fds().allocate(std::move(file), how.flags & O_CLOEXEC, 0, fs::nofile_limit(p)));
 }
 
 // Implements Linux creat(2).
@@ -112,7 +139,7 @@ ErrorOr<int64_t> sys_fcntl(SyscallContext& ctx) {
     case F_GETSIG: return 0;
     case F_SETSIG: return arg > 64 ? ErrorOr<int64_t>(Errno::INVAL) : ErrorOr<int64_t>(0);
     case F_GET_SEALS:
-    case F_ADD_SEALS: return Errno::INVAL;  // not a memfd
+    case F_ADD_SEALS: return fs::file_seals(*file, cmd, arg);
     default: return Errno::INVAL;
   }
 }

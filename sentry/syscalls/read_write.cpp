@@ -8,6 +8,7 @@
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
+#include "fs/inotify.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -117,6 +118,7 @@ Coro<ErrorOr<int64_t>> transfer_out(const UserMemory& mem, fs::File& file, std::
   }
   std::vector<std::byte> buf(std::min(want, kChunk));
   size_t done = 0, seg = 0, seg_off = 0;
+  fs::ModifyNotifier notify(file, done);  // IN_MODIFY once something was written
   while (done < want) {
     // Gather up to one chunk; a fault ends the gathering.
     size_t n = 0;

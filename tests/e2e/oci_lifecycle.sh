@@ -39,7 +39,7 @@ for lib in $(ldd "$BUSYBOX" 2>/dev/null | grep -o '/[^ ]*'); do
   mkdir -p "$ROOTFS$(dirname "$lib")"
   cp -L "$lib" "$ROOTFS$lib"
 done
-for applet in sh echo sleep cat true false; do ln -sf busybox "$ROOTFS/bin/$applet"; done
+for applet in sh echo sleep cat true false id pwd; do ln -sf busybox "$ROOTFS/bin/$applet"; done
 
 # make_bundle NAME SHELL_SCRIPT [PYTHON_EDIT]: a bundle running sh -c SCRIPT,
 # non-terminal, with its root read-only; PYTHON_EDIT may change `c`.
@@ -166,6 +166,23 @@ observe() {
   ps_json=$("${rt[@]}" ps --format json "$id" 2>/dev/null)
   yes_no "ps lists the pid" "$PYTHON" -c 'import json,sys; sys.exit(0 if int(sys.argv[2]) in json.loads(sys.argv[1]) else 1)' \
     "$ps_json" "${pid:-0}"
+  # exec: a second process in the running container.
+  local exec_out=$E2E_TMP/$name.exec.out
+  timeout -k 5 "$E2E_TIMEOUT" "${rt[@]}" exec "$id" sh -c 'echo in-exec; exit 4' >"$exec_out" 2>/dev/null </dev/null
+  note "exec exit status" $?
+  note "exec output" "$(tr '\n' ' ' <"$exec_out" | sed 's/ *$//')"
+  echo '{"args": ["sh", "-c", "echo $A $(pwd) $(id -u):$(id -g)"], "cwd": "/tmp", "env": ["A=x", "PATH=/bin"],
+         "user": {"uid": 1000, "gid": 1000}}' >"$E2E_TMP/$name.process.json"
+  timeout -k 5 "$E2E_TIMEOUT" "${rt[@]}" exec --process "$E2E_TMP/$name.process.json" "$id" >"$exec_out" 2>/dev/null </dev/null
+  note "exec --process" "$? $(tr '\n' ' ' <"$exec_out" | sed 's/ *$//')"
+  note "exec missing command" "$(rc "${rt[@]}" exec "$id" /no/such/command)"
+  note "exec unknown container" "$(rc "${rt[@]}" exec no-such-container true)"
+  timeout -k 5 "$E2E_TIMEOUT" "${rt[@]}" exec -d --pid-file "$E2E_TMP/$name.exec.pid" "$id" sleep 30 \
+    >/dev/null 2>&1 </dev/null
+  note "exec -d" $?
+  local exec_pid
+  exec_pid=$(cat "$E2E_TMP/$name.exec.pid" 2>/dev/null)
+  yes_no "exec -d pid lives" kill -0 "${exec_pid:-0}"
   "${rt[@]}" list --format json 2>/dev/null | "$PYTHON" -c '
 import json, sys
 rows = json.load(sys.stdin) or []
@@ -250,6 +267,13 @@ guest ran after start: yes
 state after start: running
 second start: fail
 ps lists the pid: yes
+exec exit status: 4
+exec output: in-exec
+exec --process: 0 x /tmp 1000:1000
+exec missing command: fail
+exec unknown container: fail
+exec -d: 0
+exec -d pid lives: yes
 list: running
 delete running: fail
 create duplicate: fail
@@ -301,6 +325,68 @@ if ((E2E_FAILURES > 0)); then
   echo "  moat's errors along the way:"
   sed 's/^/    | /' "$E2E_TMP/moat.errors" | head -40
 fi
+
+# ---- moat's own commands (runc has no wait): pause, resume, events, wait;
+# hooks with the state on stdin; linux.resources in the host cgroup.
+make_bundle hooks 'echo hooked' "
+for kind in ('createRuntime', 'poststart', 'poststop'):
+    c.setdefault('hooks', {})[kind] = [{'path': '/bin/sh', 'args': ['sh', '-c', 'cat > $E2E_TMP/hook.' + kind]}]
+"
+make_bundle limited 'echo started; while :; do sleep 1; done' \
+  'c["linux"]["cgroupsPath"] = "/moat-e2e/limited"; c["linux"]["resources"] = {"pids": {"limit": 77}, "memory": {"limit": 134217728}}'
+M=("$MOAT" --root "$MOAT_ROOT")
+run hooks_run "${M[@]}" run --bundle "$E2E_TMP/hooks" hk1
+expect_status "run with hooks" hooks_run 0
+for kind in createRuntime poststart; do
+  expect_grep "hooks.$kind ran with the state on stdin" "$E2E_TMP/hook.$kind" '"id":"hk1".*"status":"(created|running)"'
+done
+expect_grep "hooks.poststop ran with the state on stdin" "$E2E_TMP/hook.poststop" '"status":"stopped"'
+make_bundle badhook 'echo never' 'c["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}'
+run badhook "${M[@]}" run --bundle "$E2E_TMP/badhook" hk2
+expect_status "a failing createRuntime hook fails the container" badhook 1
+expect_grep "a failing hook is named" "$E2E_TMP/badhook.err" 'hooks\.createRuntime\[0\] /bin/false: exit status 1'
+expect_no_fixed "a failing hook: the process never ran" "$E2E_TMP/badhook.out" never
+
+"${M[@]}" run -d --bundle "$E2E_TMP/limited" lim >"$E2E_TMP/limited.out" 2>"$E2E_TMP/limited.err" </dev/null
+poll_until 10 grep -q started "$E2E_TMP/limited.out"
+SPID=$("${M[@]}" state lim 2>/dev/null | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["pid"])' 2>/dev/null)
+if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+  run pids_max cat /sys/fs/cgroup/moat-e2e/limited/pids.max
+  run mem_max cat /sys/fs/cgroup/moat-e2e/limited/memory.max
+else
+  run pids_max cat /sys/fs/cgroup/pids/moat-e2e/limited/pids.max
+  run mem_max cat /sys/fs/cgroup/memory/moat-e2e/limited/memory.limit_in_bytes
+fi
+if ((EUID != 0)); then
+  echo "SKIP: linux.resources: cgroups need root"
+else
+  expect_grep "linux.resources.pids.limit in the host cgroup" "$E2E_TMP/pids_max.out" '^77$'
+  expect_grep "linux.resources.memory.limit in the host cgroup" "$E2E_TMP/mem_max.out" '^134217728$'
+  expect_grep "the sentry is in the cgroup" "/proc/${SPID:-0}/cgroup" 'moat-e2e/limited'
+  run pause "${M[@]}" pause lim
+  expect_status "pause" pause 0
+  run state_paused "${M[@]}" state lim
+  expect_grep "state after pause: paused" "$E2E_TMP/state_paused.out" '"status": "paused"'
+  run pause_again "${M[@]}" pause lim
+  expect_status "pause of a paused container fails" pause_again 1
+  run resume "${M[@]}" resume lim
+  expect_status "resume" resume 0
+  run state_resumed "${M[@]}" state lim
+  expect_grep "state after resume: running" "$E2E_TMP/state_resumed.out" '"status": "running"'
+  run events "${M[@]}" events --stats lim
+  expect_grep "events --stats: the pids count" "$E2E_TMP/events.out" '^\{"type":"stats","id":"lim","data":\{.*"pids":\{"current":[1-9]'
+fi
+"${M[@]}" kill lim KILL >/dev/null 2>&1
+run wait "${M[@]}" wait lim
+expect_grep "wait: the exit status of a killed container" "$E2E_TMP/wait.out" '^\{"id":"lim","exitStatus":137\}$'
+run delete_lim "${M[@]}" delete lim
+expect_status "delete after wait" delete_lim 0
+if [[ -d /sys/fs/cgroup/pids/moat-e2e/limited || -d /sys/fs/cgroup/moat-e2e/limited ]]; then
+  fail "delete left the container's cgroup behind"
+else
+  pass "delete removed the container's cgroup"
+fi
+rmdir /sys/fs/cgroup/*/moat-e2e /sys/fs/cgroup/moat-e2e 2>/dev/null
 
 # ---- Errors are one clear line; with --log-format json the log's last line
 # is the error (containerd reads it).

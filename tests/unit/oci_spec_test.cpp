@@ -146,9 +146,10 @@ TEST_CASE("oci spec: unsupported fields are named, never silently dropped", "[oc
   oci::Spec s = parse_ok(config(R"(,
       "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
                  {"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro"]}],
-      "hooks": {"prestart": [{"path": "/bin/true"}], "poststop": []},
+      "hooks": {"prestart": [{"path": "/bin/true"}], "poststop": [], "startContainer": [{"path": "/bin/x"}]},
       "linux": {"namespaces": [{"type": "pid"}, {"type": "network", "path": "/proc/1/ns/net"}],
-                "resources": {"memory": {"limit": 1000000}, "devices": [{"allow": false, "access": "rwm"}]},
+                "resources": {"memory": {"limit": 1000000, "kernel": 5}, "hugepageLimits": [{"pageSize": "2MB", "limit": 1}],
+                              "devices": [{"allow": false, "access": "rwm"}], "blockIO": {"weight": 0}},
                 "seccomp": {"defaultAction": "SCMP_ACT_ERRNO"},
                 "sysctl": {"net.ipv4.ip_forward": "1"},
                 "maskedPaths": ["/proc/kcore", "/etc/secret"],
@@ -157,12 +158,17 @@ TEST_CASE("oci spec: unsupported fields are named, never silently dropped", "[oc
                                      "apparmorProfile": "docker-default")"));
   CHECK(has_warning(s, "mounts[1]"));
   CHECK_FALSE(has_warning(s, "mounts[0]"));
-  CHECK(has_warning(s, "hooks.prestart"));
+  CHECK_FALSE(has_warning(s, "hooks.prestart"));
   CHECK_FALSE(has_warning(s, "hooks.poststop"));
+  CHECK(has_warning(s, "hooks.startContainer[0]"));
   CHECK(has_warning(s, "linux.namespaces[1]"));
   CHECK_FALSE(has_warning(s, "linux.namespaces[0]"));
-  CHECK(has_warning(s, "linux.resources.memory"));
+  CHECK_FALSE(has_warning(s, "linux.resources.memory.limit"));
+  CHECK(has_warning(s, "linux.resources.memory.kernel"));
+  CHECK(has_warning(s, "linux.resources.hugepageLimits"));
+  CHECK_FALSE(has_warning(s, "linux.resources.blockIO"));
   CHECK_FALSE(has_warning(s, "linux.resources.devices"));
+  CHECK(s.resources.memory_limit == 1000000);
   CHECK(has_warning(s, "linux.seccomp"));
   CHECK(has_warning(s, "linux.sysctl"));
   CHECK(has_warning(s, "linux.maskedPaths: /etc/secret"));
@@ -255,4 +261,61 @@ TEST_CASE("oci log: text and json lines", "[oci]") {
   CHECK(t == R"(time="2024-01-02T03:04:05Z" level=error msg="say \"hi\"\n")");
   std::string j = log::format_line(log::Format::Json, log::Level::Warning, "x\"y", "2024-01-02T03:04:05Z");
   CHECK(j == R"({"level":"warning","msg":"x\"y","time":"2024-01-02T03:04:05Z"})");
+}
+
+TEST_CASE("oci spec: linux.resources, cgroupsPath and hooks", "[oci]") {
+  oci::Spec s = parse_ok(config(R"(,
+      "hooks": {"createRuntime": [{"path": "/usr/bin/hook", "args": ["hook", "a"], "env": ["X=1"], "timeout": 3}],
+                "poststop": [{"path": "/bin/true"}]},
+      "linux": {"cgroupsPath": "/docker/abc",
+                "resources": {"memory": {"limit": 67108864, "reservation": 1000, "swap": -1},
+                              "pids": {"limit": 99},
+                              "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0-1", "mems": "0"}}})"));
+  CHECK(s.cgroups_path == "/docker/abc");
+  CHECK(s.resources.memory_limit == 67108864);
+  CHECK(s.resources.memory_reservation == 1000);
+  CHECK(s.resources.memory_swap == -1);
+  CHECK(s.resources.pids_limit == 99);
+  CHECK(s.resources.cpu_shares == 512u);
+  CHECK(s.resources.cpu_quota == 50000);
+  CHECK(s.resources.cpu_period == 100000u);
+  CHECK(s.resources.cpuset_cpus == "0-1");
+  CHECK(s.resources.cpuset_mems == "0");
+  CHECK(s.resources.any());
+  REQUIRE(s.hooks.create_runtime.size() == 1);
+  CHECK(s.hooks.create_runtime[0].path == "/usr/bin/hook");
+  CHECK(s.hooks.create_runtime[0].args == std::vector<std::string>{"hook", "a"});
+  CHECK(s.hooks.create_runtime[0].env == std::vector<std::string>{"X=1"});
+  CHECK(s.hooks.create_runtime[0].timeout == 3);
+  CHECK(s.hooks.poststop.size() == 1);
+  CHECK(s.unsupported.empty());
+  CHECK_FALSE(parse_ok(config("")).resources.any());
+  CHECK(parse_error(config(R"(, "hooks": {"prestart": [{"path": "relative"}]})")).rfind("hooks.prestart[0].path", 0) == 0);
+  CHECK(parse_error(config(R"(, "hooks": {"prestart": [{"args": []}]})")) == "hooks.prestart[0].path: missing");
+  CHECK(parse_error(config(R"(, "hooks": {"poststart": [{"path": "/x", "timeout": 0}]})"))
+            .rfind("hooks.poststart[0].timeout", 0) == 0);
+  CHECK(parse_error(config(R"(, "linux": {"resources": {"pids": {"limit": "many"}}})"))
+            .rfind("linux.resources.pids.limit", 0) == 0);
+}
+
+TEST_CASE("oci spec: an exec process object", "[oci]") {
+  std::vector<std::string> warnings;
+  auto ok = oci::parse_process_spec(
+      R"({"args": ["sh", "-c", "id"], "cwd": "/tmp", "env": ["A=1"], "user": {"uid": 1000, "gid": 1000},
+          "terminal": true, "apparmorProfile": "docker-default"})",
+      &warnings);
+  REQUIRE(std::holds_alternative<oci::ProcessSpec>(ok));
+  const auto& p = std::get<oci::ProcessSpec>(ok);
+  CHECK(p.args.size() == 3);
+  CHECK(p.cwd == "/tmp");
+  CHECK(p.user.uid == 1000);
+  CHECK(p.terminal);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].rfind("process.apparmorProfile", 0) == 0);
+  auto bad = oci::parse_process_spec(R"({"cwd": "/"})", nullptr);
+  REQUIRE(std::holds_alternative<oci::SpecError>(bad));
+  CHECK(std::get<oci::SpecError>(bad).message.rfind("process.args", 0) == 0);
+  auto malformed = oci::parse_process_spec("{", nullptr);
+  REQUIRE(std::holds_alternative<oci::SpecError>(malformed));
+  CHECK(std::get<oci::SpecError>(malformed).message.rfind("malformed JSON", 0) == 0);
 }
