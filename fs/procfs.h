@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -115,6 +116,9 @@ class DynDir : public Node {
 // /proc/PID (tid 0), /proc/TID (a thread's view, with task/) or
 // /proc/PID/task/TID (without task/).
 RefPtr<Node> make_pid_dir(pid_t pid, pid_t tid, const Process& owner, bool lists_tasks);
+// The pid of a /proc/PID directory (a thread group's, not a task's), which
+// pidfd_send_signal(2) accepts in place of a pidfd; nullopt for other nodes.
+std::optional<pid_t> tgid_dir_pid(const Node& node);
 
 // The mount table as /proc/PID/mounts and mountinfo show it, and the mount
 // id of an open file (fdinfo's mnt_id).

@@ -165,6 +165,10 @@ class PidDir final : public DynDir {
   PidDir(pid_t pid, pid_t tid, bool lists_tasks)
       : DynDir(entry_ino(pid, tid, 0), 0555), m_pid(pid), m_tid(tid), m_lists_tasks(lists_tasks) {}
 
+  pid_t pid() const { return m_pid; }
+  // /proc/PID rather than /proc/PID/task/TID.
+  bool is_thread_group() const { return m_lists_tasks; }
+
   ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
     TRY(resolve(caller, m_pid, m_tid));
     for (size_t i = 0; i < std::size(kEntries); i++) {
@@ -274,6 +278,12 @@ class PidDir final : public DynDir {
 };
 
 }  // namespace
+
+std::optional<pid_t> tgid_dir_pid(const Node& node) {
+  auto* dir = dynamic_cast<const PidDir*>(&node);
+  if (!dir || !dir->is_thread_group()) return std::nullopt;
+  return dir->pid();
+}
 
 RefPtr<Node> make_pid_dir(pid_t pid, pid_t tid, const Process& owner, bool lists_tasks) {
   auto dir = make_ref<PidDir>(pid, tid, lists_tasks);

@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include "fs/fd_table.h"
+#include "fs/procfs.h"
 #include "sentry/kernel/pidfd.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/syscalls/handlers.h"
@@ -118,7 +120,13 @@ ErrorOr<int64_t> sys_rt_tgsigqueueinfo(SyscallContext& ctx) {
 ErrorOr<int64_t> sys_pidfd_send_signal(SyscallContext& ctx) {
   int sig = ctx.arg_int(1);
   if (ctx.arg(3) != 0 || !valid_signal(sig)) return Errno::INVAL;
-  pid_t pid = TRY(pidfd_pid(ctx.process(), ctx.arg_int(0)));
+  // An open /proc/PID directory serves as a pidfd here (and only here).
+  pid_t pid = 0;
+  RefPtr<fs::File> file = TRY(ctx.process().fds().get(ctx.arg_int(0)));
+  if (auto proc_pid = fs::procfs::tgid_dir_pid(file->node()))
+    pid = *proc_pid;
+  else
+    pid = TRY(pidfd_pid(ctx.process(), ctx.arg_int(0)));
   Process* target = ctx.sandbox().find_process(pid);
   if (!target) return Errno::SRCH;
   siginfo_t info = user_siginfo(sig, ctx.process());

@@ -921,6 +921,29 @@ TEST(Pidfd, SendSignalBadArgumentsFail) {
   EXPECT_SYSCALL_FAILS_WITH(sys_pidfd_send_signal(-1, SIGTERM, nullptr, 0), EBADF);
 }
 
+TEST(Pidfd, SendSignalAcceptsProcPidDirectory) {
+  // An open /proc/PID directory stands for the process in pidfd_send_signal
+  // (not in waitid); a /proc/PID/task/TID directory does not.
+  BlockedChild child;
+  ASSERT_GT(child.pid, 0);
+  std::string dir = "/proc/" + std::to_string(child.pid);
+  int fd = open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  std::string task = dir + "/task/" + std::to_string(child.pid);
+  int task_fd = open(task.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(task_fd, 0);
+  if (task_fd >= 0) {
+    EXPECT_SYSCALL_FAILS_WITH(sys_pidfd_send_signal(task_fd, SIGKILL, nullptr, 0), EBADF);
+    close(task_fd);
+  }
+  if (fd >= 0) {
+    EXPECT_SYSCALL_SUCCEEDS(sys_pidfd_send_signal(fd, SIGKILL, nullptr, 0));
+    EXPECT_EQ(child_result(child.pid), killed_by(SIGKILL));
+    close(fd);
+  }
+  kill_and_reap(child.pid);
+}
+
 TEST(Pidfd, WaitidPidfdReportsExit) {
   pid_t pid = fork_child([] {
     sleep_ms(20);
