@@ -1,5 +1,7 @@
 #include "config/oci_spec.h"
 
+#include <sys/mount.h>
+
 #include <sys/resource.h>
 
 #include <cctype>
@@ -223,23 +225,6 @@ void parse_process(const json& pj, Spec& spec) {
     if (member(pj, key)) spec.unsupported.push_back(std::string("process.") + key + ": not applied");
 }
 
-// The mounts every runtime spec lists (runc spec, Docker, containerd):
-// moat's own filesystem already has a /proc, /dev, /dev/shm, /sys and a
-// private /tmp, and serves the IPC and cgroup views itself, so these need
-// nothing more from the host.
-bool is_provided_mount(const Mount& m) {
-  static constexpr std::pair<const char*, const char*> kProvided[] = {
-      {"/proc", "proc"},   {"/dev", "tmpfs"},          {"/dev/pts", "devpts"}, {"/dev/shm", "tmpfs"},
-      {"/dev/mqueue", "mqueue"}, {"/sys", "sysfs"}, {"/sys/fs/cgroup", "cgroup"}, {"/sys/fs/cgroup", "cgroup2"},
-      {"/tmp", "tmpfs"},
-  };
-  std::string dest = m.destination;
-  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
-  for (auto [d, t] : kProvided)
-    if (dest == d && m.type == t) return true;
-  return false;
-}
-
 void parse_mounts(const json& v, Spec& spec) {
   if (!v.is_array()) wrong_type("mounts", "an array", v);
   for (size_t i = 0; i < v.size(); i++) {
@@ -254,20 +239,30 @@ void parse_mounts(const json& v, Spec& spec) {
     if (auto* t = member(mj, "type")) m.type = string_at(*t, field + ".type");
     if (auto* s = member(mj, "source")) m.source = string_at(*s, field + ".source");
     if (auto* o = member(mj, "options")) m.options = strings_at(*o, field + ".options");
-    if (!is_provided_mount(m)) {
+    MountKind kind = mount_kind(m);
+    if (kind == MountKind::Unsupported) {
       std::string what = m.type.empty() ? "bind" : m.type;
       spec.unsupported.push_back(field + " (" + what + " " + m.source + " on " + m.destination +
-                                 "): not mounted (moat supports only the default mounts so far)");
+                                 "): not mounted (moat mounts binds and tmpfs, and has its own proc, sysfs, "
+                                 "devpts, mqueue and cgroup at their standard paths)");
+    } else if (kind == MountKind::Bind && m.source.empty()) {
+      throw Invalid{field + ".source: missing (a bind mount needs the host path)"};
+    }
+    if (kind == MountKind::Tmpfs) {
+      std::string data = split_mount_options(m.options).data;
+      size_t pos = 0;
+      while (pos < data.size()) {
+        size_t comma = data.find(',', pos);
+        if (comma == std::string::npos) comma = data.size();
+        std::string opt = data.substr(pos, comma - pos);
+        pos = comma + 1;
+        std::string key = opt.substr(0, opt.find('='));
+        if (key != "size" && key != "mode")
+          spec.unsupported.push_back(field + " (tmpfs on " + m.destination + "): option " + opt + " not applied");
+      }
     }
     spec.mounts.push_back(std::move(m));
   }
-}
-
-// Masked and read-only paths under /proc and /sys need nothing: moat's
-// /proc shows only what the sandbox itself has, its /sys is an empty
-// read-only directory, and no host file under either is reachable.
-bool is_synthetic_path(const std::string& path) {
-  return path == "/proc" || path == "/sys" || path.rfind("/proc/", 0) == 0 || path.rfind("/sys/", 0) == 0;
 }
 
 // A member that is an empty object, array or null asks for nothing.
@@ -419,10 +414,6 @@ void parse_linux(const json& lj, Spec& spec) {
     spec.unsupported.push_back("linux.devices: not created (moat's /dev has its own fixed set)");
   if (auto* v = member(lj, "maskedPaths")) spec.masked_paths = strings_at(*v, "linux.maskedPaths");
   if (auto* v = member(lj, "readonlyPaths")) spec.readonly_paths = strings_at(*v, "linux.readonlyPaths");
-  for (const std::string& path : spec.masked_paths)
-    if (!is_synthetic_path(path)) spec.unsupported.push_back("linux.maskedPaths: " + path + " not masked");
-  for (const std::string& path : spec.readonly_paths)
-    if (!is_synthetic_path(path)) spec.unsupported.push_back("linux.readonlyPaths: " + path + " not made read-only");
   for (const char* key : {"rootfsPropagation", "mountLabel", "intelRdt", "personality", "timeOffsets"})
     if (member(lj, key)) spec.unsupported.push_back(std::string("linux.") + key + ": not applied");
 }
@@ -448,8 +439,6 @@ Spec parse_document(const json& doc) {
   parse_process(*process, spec);
   if (auto* v = member(doc, "hostname")) spec.hostname = string_at(*v, "hostname");
   if (auto* v = member(doc, "domainname")) spec.domainname = string_at(*v, "domainname");
-  // FIXME: uname's domainname is the sandbox's "(none)" (SandboxConfig has no field for it yet).
-  if (!spec.domainname.empty()) spec.unsupported.push_back("domainname: not applied");
   if (auto* v = member(doc, "mounts")) parse_mounts(*v, spec);
   if (auto* v = member(doc, "linux")) parse_linux(*v, spec);
   if (auto* h = member(doc, "hooks")) parse_hooks(*h, spec);
@@ -512,6 +501,49 @@ std::variant<Spec, SpecError> load_spec(const std::string& bundle) {
   auto parsed = parse_spec(text.str());
   if (auto* e = std::get_if<SpecError>(&parsed)) return SpecError{path + ": " + e->message};
   return parsed;
+}
+
+MountKind mount_kind(const Mount& m) {
+  // The sandbox's own filesystems at their standard paths: the spec's
+  // /proc, /sys, /dev and friends ask for what moat's VFS already has
+  // (its /proc and /sys show only the sandbox; no host one is reachable).
+  static constexpr std::pair<const char*, const char*> kProvided[] = {
+      {"/proc", "proc"},          {"/dev", "tmpfs"},    {"/dev/pts", "devpts"},        {"/dev/shm", "tmpfs"},
+      {"/dev/shm", "bind"},       {"/dev/mqueue", "mqueue"}, {"/sys", "sysfs"},      {"/sys/fs/cgroup", "cgroup"},
+      {"/sys/fs/cgroup", "cgroup2"},
+  };
+  std::string dest = m.destination;
+  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+  bool bind = m.type == "bind";
+  for (const std::string& o : m.options) bind |= o == "bind" || o == "rbind";
+  std::string type = bind ? "bind" : m.type;
+  for (auto [d, t] : kProvided)
+    if (dest == d && type == t) return MountKind::Provided;
+  if (bind) return MountKind::Bind;
+  if (m.type == "tmpfs") return MountKind::Tmpfs;
+  return MountKind::Unsupported;
+}
+
+MountOptions split_mount_options(const std::vector<std::string>& options) {
+  static constexpr std::pair<const char*, unsigned long> kFlags[] = {
+      {"ro", MS_RDONLY}, {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC},
+  };
+  static constexpr const char* kIgnored[] = {
+      "rw",      "suid",     "dev",      "exec",      "bind",    "rbind",  "private", "rprivate", "shared",
+      "rshared", "slave",    "rslave",   "unbindable", "runbindable", "relatime", "norelatime", "strictatime",
+      "nostrictatime", "noatime", "atime", "nodiratime", "diratime", "async", "sync", "newinstance",
+  };
+  MountOptions out;
+  for (const std::string& o : options) {
+    bool known = false;
+    for (auto [name, flag] : kFlags)
+      if (o == name) out.flags |= flag, known = true;
+    for (const char* name : kIgnored) known |= o == name;
+    if (known) continue;
+    if (!out.data.empty()) out.data += ',';
+    out.data += o;
+  }
+  return out;
 }
 
 std::string rootfs_path(const Spec& spec, const std::string& bundle) {

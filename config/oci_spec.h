@@ -68,6 +68,24 @@ struct Mount {
   std::vector<std::string> options;
 };
 
+// How moat provides one of the spec's mounts (runtime/container.cpp).
+enum class MountKind {
+  Provided,     // the sandbox's own /proc, /sys, /dev, /dev/pts, /dev/shm, /dev/mqueue, cgroup view
+  Bind,         // a host file or directory: type "bind", or a "bind"/"rbind" option
+  Tmpfs,        // a fresh in-memory tmpfs (size=, mode=)
+  Unsupported,  // not mounted; the parser warns
+};
+MountKind mount_kind(const Mount& m);
+
+// A mount's options split into mount(2) flags (MS_RDONLY, MS_NOSUID,
+// MS_NODEV, MS_NOEXEC; propagation and atime words are accepted and
+// dropped) and the filesystem data ("size=1m,mode=755").
+struct MountOptions {
+  unsigned long flags = 0;
+  std::string data;
+};
+MountOptions split_mount_options(const std::vector<std::string>& options);
+
 struct Namespace {
   std::string type;  // pid, network, mount, ipc, uts, user, cgroup, time
   std::string path;  // join this one instead of making a new one

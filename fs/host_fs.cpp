@@ -10,12 +10,29 @@
 
 #include <climits>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
 
+#include "fs/fifo.h"
 #include "sentry/io/uring.h"
 
 namespace moat::fs {
 
+// One hostfs instance (one mount of a host directory).
+struct HostFs {
+  FsInfo info;
+  // The sentry-side state of the FIFOs the guest opens on a writable hostfs,
+  // by host inode, so that every opener shares one pipe.
+  std::mutex fifo_lock;
+  std::map<std::pair<dev_t, ino_t>, std::weak_ptr<FifoState>> fifos;
+};
+
 namespace {
+
+#ifndef SYS_fchmodat2
+constexpr long SYS_fchmodat2 = 452;
+#endif
 
 ErrorOr<struct stat> fstat_empty(int fd) {
   struct stat st {};
@@ -23,25 +40,43 @@ ErrorOr<struct stat> fstat_empty(int fd) {
   return st;
 }
 
+// An O_PATH fd takes no f*xattr calls or reopen; its /proc/self/fd link
+// does, and names the object itself (even a symlink, an unlinked file).
+std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// chmod of the object behind an O_PATH fd (fchmodat2 with AT_EMPTY_PATH, Linux 6.6).
+ErrorOr<void> chmod_fd(int fd, mode_t mode) {
+  if (::syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0) return {};
+  if (errno != ENOSYS && errno != EINVAL) return last_host_errno();
+  if (::chmod(proc_fd_path(fd).c_str(), mode) < 0) return last_host_errno();
+  return {};
+}
+
 }  // namespace
 
-ErrorOr<RefPtr<Node>> HostNode::create_root(const std::string& host_dir) {
+ErrorOr<RefPtr<Node>> HostNode::create_root(const std::string& host_dir, bool writable) {
   UniqueFd fd(::open(host_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return last_host_errno();
-  auto info = std::make_shared<FsInfo>();
-  info->magic = 0;  // statfs reports the host's own f_type
-  info->read_only = true;
-  info->name = "hostfs";
-  info->dev = TRY(fstat_empty(fd.get())).st_dev;
-  return RefPtr<Node>::adopt(new HostNode(std::move(info), std::move(fd), S_IFDIR, nullptr, ""));
+  auto fs = std::make_shared<HostFs>();
+  fs->info.magic = 0;  // statfs reports the host's own f_type
+  fs->info.read_only = !writable;
+  fs->info.name = "hostfs";
+  fs->info.dev = TRY(fstat_empty(fd.get())).st_dev;
+  return RefPtr<Node>::adopt(new HostNode(std::move(fs), std::move(fd), S_IFDIR, nullptr, ""));
 }
+
+const FsInfo& HostNode::fs_info() const { return m_fs->info; }
+bool HostNode::writable() const { return !m_fs->info.read_only; }
 
 ErrorOr<struct stat> HostNode::stat() const { return fstat_empty(m_fd.get()); }
 
 ErrorOr<struct statfs> HostNode::statfs() const {
   struct statfs sf {};
   if (::fstatfs(m_fd.get(), &sf) < 0) return last_host_errno();
-  sf.f_flags |= ST_RDONLY;  // the sandbox never writes the host root
+  if (writable())
+    sf.f_flags &= ~static_cast<decltype(sf.f_flags)>(ST_RDONLY);
+  else
+    sf.f_flags |= ST_RDONLY;  // the sandbox never writes a read-only hostfs
   return sf;
 }
 
@@ -88,9 +123,44 @@ ErrorOr<std::vector<DirEntry>> HostNode::list(const Caller&) const {
   return out;
 }
 
+ErrorOr<UniqueFd> HostNode::reopen(int flags) const {
+  if (!is_regular()) return Errno::ACCES;
+  // O_NONBLOCK so that nothing but the regular file it was can block the
+  // worker; cleared once the file is known to be regular (io_uring would
+  // otherwise return EAGAIN for uncached pages).
+  UniqueFd fd(::open(proc_fd_path(m_fd.get()).c_str(), flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) return last_host_errno();
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) return last_host_errno();
+  if (!S_ISREG(st.st_mode)) return Errno::ACCES;
+  if (::fcntl(fd.get(), F_SETFL, flags & O_APPEND) < 0) return last_host_errno();
+  return fd;
+}
+
 ErrorOr<RefPtr<File>> HostNode::open(const Caller& caller, const Location& loc, int flags) {
   if (is_dir()) return DirFile::create(loc, flags, caller);
-  if (!is_regular()) return Errno::ACCES;  // nodev: never open host devices, FIFOs
+  if (S_ISFIFO(type()) && writable()) {
+    auto st = TRY(stat());
+    std::shared_ptr<FifoState> fifo;
+    {
+      std::lock_guard guard(m_fs->fifo_lock);
+      auto& slot = m_fs->fifos[{st.st_dev, st.st_ino}];
+      fifo = slot.lock();
+      if (!fifo) slot = fifo = make_fifo_state();
+      for (auto it = m_fs->fifos.begin(); it != m_fs->fifos.end();)
+        it = it->second.expired() ? m_fs->fifos.erase(it) : std::next(it);
+    }
+    return open_fifo(fifo, loc, flags);
+  }
+  if (S_ISSOCK(type()) && writable()) return Errno::NXIO;  // as open(2) of a socket
+  if (!is_regular()) return Errno::ACCES;  // nodev: never open host devices, sockets
+  if (writable()) {
+    // By inode: the name may have changed since the lookup.
+    int acc = flags & O_ACCMODE;
+    int host = (acc == O_WRONLY ? O_WRONLY : acc == O_RDWR ? O_RDWR : O_RDONLY) | (flags & (O_SYNC | O_DSYNC));
+    UniqueFd fd = TRY(reopen(host));
+    return HostFile::create(loc, flags, std::move(fd));
+  }
   if (!m_parent) return Errno::ACCES;
   // O_NONBLOCK so that a FIFO swapped in after lookup cannot block the worker;
   // it is cleared once the file is known to be regular (io_uring would
@@ -102,6 +172,181 @@ ErrorOr<RefPtr<File>> HostNode::open(const Caller& caller, const Location& loc, 
   if (!S_ISREG(st.st_mode)) return Errno::ACCES;
   if (::fcntl(fd.get(), F_SETFL, 0) < 0) return last_host_errno();
   return HostFile::create(loc, flags, std::move(fd));
+}
+
+// --- Changes (writable hostfs only).
+
+ErrorOr<std::string> HostNode::check_new_name(std::string_view name) const {
+  if (!writable()) return Errno::ROFS;
+  if (!is_dir()) return Errno::NOTDIR;
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos)
+    return Errno::INVAL;
+  if (name.size() > NAME_MAX) return Errno::NAMETOOLONG;
+  return std::string(name);
+}
+
+ErrorOr<RefPtr<Node>> HostNode::node_for_fd(int fd, std::string name) {
+  UniqueFd path(::open(proc_fd_path(fd).c_str(), O_PATH | O_CLOEXEC));
+  if (!path) return last_host_errno();
+  auto st = TRY(fstat_empty(path.get()));
+  return RefPtr<Node>::adopt(new HostNode(m_fs, std::move(path), st.st_mode, RefPtr<HostNode>(this), std::move(name)));
+}
+
+ErrorOr<void> HostNode::adopt_new(int fd, const Caller& caller, mode_t mode, bool set_mode) const {
+  // The host gave the object the sentry's ids (and this directory's group
+  // when it is set-group-id); the guest's caller owns it in the sandbox.
+  uid_t uid = caller.uid == ::geteuid() ? static_cast<uid_t>(-1) : caller.uid;
+  gid_t gid = static_cast<gid_t>(-1);
+  auto dir_st = TRY(stat());
+  if (!(dir_st.st_mode & S_ISGID) && caller.gid != ::getegid()) gid = caller.gid;
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+      ::fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+    return last_host_errno();
+  if (set_mode) TRY(chmod_fd(fd, mode & 07777));
+  return {};
+}
+
+ErrorOr<RefPtr<Node>> HostNode::create(const Caller& caller, std::string_view name, mode_t mode) {
+  std::string n = TRY(check_new_name(name));
+  // O_EXCL: never follows a symlink in the last component.
+  UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                       mode & 07777));
+  if (!fd) return last_host_errno();
+  TRY(adopt_new(fd.get(), caller, mode, true));
+  return node_for_fd(fd.get(), std::move(n));
+}
+
+ErrorOr<RefPtr<Node>> HostNode::create_tmpfile(const Caller& caller, mode_t mode, Linkable linkable) {
+  if (!writable()) return Errno::ROFS;
+  if (!is_dir()) return Errno::NOTDIR;
+  int flags = O_TMPFILE | O_RDWR | O_CLOEXEC | (linkable == Linkable::No ? O_EXCL : 0);
+  UniqueFd fd(::openat(m_fd.get(), ".", flags, mode & 07777));
+  if (!fd) return last_host_errno();
+  TRY(adopt_new(fd.get(), caller, mode, true));
+  return node_for_fd(fd.get(), "");
+}
+
+ErrorOr<void> HostNode::mkdir(const Caller& caller, std::string_view name, mode_t mode) {
+  std::string n = TRY(check_new_name(name));
+  if (::mkdirat(m_fd.get(), n.c_str(), mode & 07777) < 0) return last_host_errno();
+  UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return last_host_errno();
+  return adopt_new(fd.get(), caller, mode, true);
+}
+
+ErrorOr<void> HostNode::symlink(const Caller& caller, std::string_view name, std::string_view target) {
+  std::string n = TRY(check_new_name(name));
+  // The target is stored as it is; the sentry resolves it in guest path
+  // space, the host kernel never follows it for the guest.
+  std::string t(target);
+  if (::symlinkat(t.c_str(), m_fd.get(), n.c_str()) < 0) return last_host_errno();
+  UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return last_host_errno();
+  return adopt_new(fd.get(), caller, 0, false);
+}
+
+ErrorOr<void> HostNode::mknod(const Caller& caller, std::string_view name, mode_t mode, dev_t) {
+  std::string n = TRY(check_new_name(name));
+  if (!S_ISFIFO(mode) && !S_ISSOCK(mode)) return Errno::PERM;  // no host device nodes
+  if (::mknodat(m_fd.get(), n.c_str(), (mode & S_IFMT) | (mode & 07777), 0) < 0) return last_host_errno();
+  UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return last_host_errno();
+  return adopt_new(fd.get(), caller, mode, true);
+}
+
+ErrorOr<void> HostNode::link(const Caller&, std::string_view name, Node& target_node) {
+  std::string n = TRY(check_new_name(name));
+  auto* target = dynamic_cast<HostNode*>(&target_node);
+  if (!target || target->m_fs != m_fs) return Errno::XDEV;
+  if (target->is_dir()) return Errno::PERM;
+  if (::linkat(target->path_fd(), "", m_fd.get(), n.c_str(), AT_EMPTY_PATH) == 0) return {};
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link names the same inode.
+  if (errno != ENOENT && errno != EPERM) return last_host_errno();
+  if (::linkat(AT_FDCWD, proc_fd_path(target->path_fd()).c_str(), m_fd.get(), n.c_str(), AT_SYMLINK_FOLLOW) < 0)
+    return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::unlink(const Caller&, std::string_view name, UnlinkKind kind) {
+  std::string n = TRY(check_new_name(name));
+  if (::unlinkat(m_fd.get(), n.c_str(), kind == UnlinkKind::Dir ? AT_REMOVEDIR : 0) < 0) return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::rename(const Caller&, std::string_view old_name, Node& new_dir_node, std::string_view new_name,
+                               unsigned flags) {
+  auto* new_dir = dynamic_cast<HostNode*>(&new_dir_node);
+  if (!new_dir || new_dir->m_fs != m_fs) return Errno::XDEV;
+  std::string from = TRY(check_new_name(old_name));
+  std::string to = TRY(new_dir->check_new_name(new_name));
+  if (::syscall(SYS_renameat2, m_fd.get(), from.c_str(), new_dir->path_fd(), to.c_str(), flags) < 0)
+    return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::truncate(uint64_t size) {
+  if (!writable()) return Errno::ROFS;
+  if (is_dir()) return Errno::ISDIR;
+  if (!is_regular()) return Errno::INVAL;
+  UniqueFd fd = TRY(reopen(O_WRONLY));
+  if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0) return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::chmod(const Caller& caller, mode_t mode) {
+  if (!writable()) return Errno::ROFS;
+  auto st = TRY(stat());
+  if (caller.uid != 0 && caller.uid != st.st_uid) return Errno::PERM;
+  // Setting set-group-id needs the file's group among the caller's (setattr_prepare).
+  if (caller.uid != 0 && !caller.in_group(st.st_gid)) mode &= ~static_cast<mode_t>(S_ISGID);
+  if (is_symlink()) return Errno::NOTSUP;
+  return chmod_fd(m_fd.get(), mode & 07777);
+}
+
+ErrorOr<void> HostNode::chown(const Caller& caller, uid_t uid, gid_t gid) {
+  if (!writable()) return Errno::ROFS;
+  auto st = TRY(stat());
+  TRY(may_chown(caller, st, uid, gid));
+  if (::fchownat(m_fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::set_times(const Caller& caller, const struct timespec& atime, const struct timespec& mtime) {
+  if (!writable()) return Errno::ROFS;
+  auto st = TRY(stat());
+  TRY(may_set_times(caller, st, atime, mtime));
+  struct timespec ts[2] = {atime, mtime};
+  if (::syscall(SYS_utimensat, m_fd.get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0) return {};
+  if (errno != EINVAL || is_symlink()) return last_host_errno();
+  // Without AT_EMPTY_PATH support: the /proc link names the inode.
+  if (::utimensat(AT_FDCWD, proc_fd_path(m_fd.get()).c_str(), ts, 0) < 0) return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::allocate(int mode, uint64_t offset, uint64_t len) {
+  if (is_dir()) return Errno::ISDIR;
+  if (!is_regular()) return Errno::NODEV;
+  if (!writable()) return Errno::ROFS;
+  UniqueFd fd = TRY(reopen(O_WRONLY));
+  if (::fallocate(fd.get(), mode, static_cast<off_t>(offset), static_cast<off_t>(len)) < 0) return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::fsync() {
+  // Nothing the guest can write reaches a read-only hostfs: nothing to flush.
+  if (!writable()) return {};
+  UniqueFd fd;
+  if (is_dir()) {
+    fd = UniqueFd(::openat(m_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return last_host_errno();
+  } else if (is_regular()) {
+    fd = TRY(reopen(O_RDONLY));
+  } else {
+    return {};
+  }
+  if (::fsync(fd.get()) < 0) return last_host_errno();
+  return {};
 }
 
 Coro<ErrorOr<size_t>> HostFile::read(std::span<std::byte> buf, int64_t offset) {
@@ -118,11 +363,46 @@ ErrorOr<size_t> HostFile::pread_sync(std::span<std::byte> buf, uint64_t offset) 
   return static_cast<size_t>(r);
 }
 
-namespace {
-// An O_PATH fd takes no f*xattr calls; its /proc/self/fd link does, and
-// names the object itself even when that is a symlink.
-std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-}  // namespace
+Coro<ErrorOr<size_t>> HostFile::write(std::span<const std::byte> buf, int64_t offset) {
+  // O_APPEND writes at the end even for pwrite (pwrite(2)): the host fd
+  // carries O_APPEND then, and the host kernel appends atomically.
+  bool append = flags() & O_APPEND;
+  CO_TRY(sync_append(append));
+  int64_t off = append ? 0 : effective_offset(offset);
+  int32_t r = co_await uring_write(m_fd.get(), buf.data(), static_cast<unsigned>(buf.size()), off);
+  if (r < 0) co_return errno_from_host(-r);
+  if (append && offset < 0) {
+    struct stat st {};
+    if (::fstat(m_fd.get(), &st) == 0) m_pos.store(st.st_size, std::memory_order_relaxed);
+  } else {
+    advance(offset, static_cast<size_t>(r));
+  }
+  co_return static_cast<size_t>(r);
+}
+
+ErrorOr<void> HostFile::sync_append(bool append) {
+  if (m_host_append.load(std::memory_order_relaxed) == append) return {};
+  int fl = ::fcntl(m_fd.get(), F_GETFL);
+  if (fl < 0) return last_host_errno();
+  if (::fcntl(m_fd.get(), F_SETFL, append ? (fl | O_APPEND) : (fl & ~O_APPEND)) < 0) return last_host_errno();
+  m_host_append.store(append, std::memory_order_relaxed);
+  return {};
+}
+
+ErrorOr<void> HostFile::truncate(uint64_t size) {
+  if (node().fs_info().read_only) return Errno::ROFS;
+  if (::ftruncate(m_fd.get(), static_cast<off_t>(size)) < 0) return last_host_errno();
+  return {};
+}
+
+Coro<ErrorOr<void>> HostFile::fsync(bool datasync) {
+  if (node().fs_info().read_only) co_return ErrorOr<void>{};
+  int fd = m_fd.get();
+  unsigned fsync_flags = datasync ? IORING_FSYNC_DATASYNC : 0;
+  int32_t r = co_await uring_op([=](io_uring_sqe* s) { io_uring_prep_fsync(s, fd, fsync_flags); });
+  if (r < 0) co_return errno_from_host(-r);
+  co_return ErrorOr<void>{};
+}
 
 ErrorOr<std::string> HostNode::getxattr(std::string_view name) const {
   std::string path = proc_fd_path(m_fd.get());
@@ -158,6 +438,21 @@ ErrorOr<std::vector<std::string>> HostNode::listxattr() const {
     }
     return out;
   }
+}
+
+ErrorOr<void> HostNode::setxattr(std::string_view name, std::string_view value, int flags) {
+  if (!writable()) return Errno::ROFS;
+  std::string key(name);
+  if (::setxattr(proc_fd_path(m_fd.get()).c_str(), key.c_str(), value.data(), value.size(), flags) < 0)
+    return last_host_errno();
+  return {};
+}
+
+ErrorOr<void> HostNode::removexattr(std::string_view name) {
+  if (!writable()) return Errno::ROFS;
+  std::string key(name);
+  if (::removexattr(proc_fd_path(m_fd.get()).c_str(), key.c_str()) < 0) return last_host_errno();
+  return {};
 }
 
 }  // namespace moat::fs

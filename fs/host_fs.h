@@ -1,12 +1,22 @@
 #pragma once
-// hostfs: the sandbox's root directory on the host, exposed READ-ONLY.
+// hostfs: a host directory exposed to the sandbox. Read-only by default (the
+// root under the memory overlay, read-only binds); read-write for a bind of
+// a host directory made with Vfs::bind_host_path(..., Access::ReadWrite),
+// whose changes reach the host directory.
 //
 // Isolation: a HostNode holds an O_PATH fd of one host object. Children are
 // looked up one component at a time with openat(fd, name, O_PATH | O_NOFOLLOW);
 // symlinks are never followed by the host kernel, only read (readlinkat) and
-// resolved by the sentry in guest path space (fs/vfs.cpp). So no guest path
-// reaches outside the root fd. Host device nodes, FIFOs and sockets in the
-// root are never opened (EACCES, as on a nodev mount).
+// resolved by the sentry in guest path space (fs/vfs.cpp). Every change is an
+// *at() call on a directory's fd with one checked component (no '/', never
+// "." or ".."), none of which follows a symlink in that component (O_EXCL
+// creates, mkdirat, unlinkat, renameat2, linkat without AT_SYMLINK_FOLLOW);
+// changes of a node itself (chmod, chown, utimensat, truncate) go through its
+// own O_PATH fd (AT_EMPTY_PATH or a reopen through /proc/self/fd, which names
+// the inode, not a path). So no guest path reaches outside the root fd. Host
+// device nodes and sockets are never opened (EACCES, as on a nodev mount);
+// FIFOs made by the guest on a writable hostfs are pipes in the sentry
+// shared by the guest's openers (fs/fifo.h), not the host FIFO's buffer.
 
 #include <memory>
 #include <string>
@@ -17,51 +27,96 @@
 
 namespace moat::fs {
 
+struct HostFs;
+
 class HostNode final : public Node {
  public:
   // The root of a hostfs over host_dir (a directory path on the host).
-  static ErrorOr<RefPtr<Node>> create_root(const std::string& host_dir);
+  // writable: changes reach the host directory; otherwise EROFS.
+  static ErrorOr<RefPtr<Node>> create_root(const std::string& host_dir, bool writable = false);
 
-  const FsInfo& fs_info() const override { return *m_fs; }
+  const FsInfo& fs_info() const override;
   ErrorOr<struct stat> stat() const override;
   ErrorOr<struct statfs> statfs() const override;
   ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) override;
   ErrorOr<std::string> readlink(const Caller&) const override;
   ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;
-  // Nothing the guest can write reaches the host files: nothing to flush.
-  ErrorOr<void> fsync() override { return {}; }
-  // The host object's extended attributes, read through its O_PATH fd.
+
+  // Changes: EROFS unless the hostfs is writable.
+  ErrorOr<RefPtr<Node>> create(const Caller&, std::string_view name, mode_t mode) override;
+  ErrorOr<RefPtr<Node>> create_tmpfile(const Caller&, mode_t mode, Linkable) override;
+  ErrorOr<void> mkdir(const Caller&, std::string_view name, mode_t mode) override;
+  ErrorOr<void> symlink(const Caller&, std::string_view name, std::string_view target) override;
+  ErrorOr<void> mknod(const Caller&, std::string_view name, mode_t mode, dev_t dev) override;
+  ErrorOr<void> link(const Caller&, std::string_view name, Node& target) override;
+  ErrorOr<void> unlink(const Caller&, std::string_view name, UnlinkKind) override;
+  // EXDEV unless new_dir is a node of the same hostfs (mount).
+  ErrorOr<void> rename(const Caller&, std::string_view old_name, Node& new_dir, std::string_view new_name,
+                       unsigned flags) override;
+  ErrorOr<void> truncate(uint64_t size) override;
+  ErrorOr<void> chmod(const Caller&, mode_t mode) override;
+  ErrorOr<void> chown(const Caller&, uid_t uid, gid_t gid) override;
+  ErrorOr<void> set_times(const Caller&, const struct timespec& atime, const struct timespec& mtime) override;
+  ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
+  // Synchronous fsync of a directory or file node (fsync(2) of an open host
+  // file goes through HostFile::fsync and the worker's io_uring instead).
+  ErrorOr<void> fsync() override;
+  // The host object's extended attributes, through its O_PATH fd.
   ErrorOr<std::string> getxattr(std::string_view name) const override;
   ErrorOr<std::vector<std::string>> listxattr() const override;
+  ErrorOr<void> setxattr(std::string_view name, std::string_view value, int flags) override;
+  ErrorOr<void> removexattr(std::string_view name) override;
 
   int path_fd() const { return m_fd.get(); }
+  bool writable() const;
 
  private:
-  HostNode(std::shared_ptr<const FsInfo> fs, UniqueFd fd, mode_t type, RefPtr<HostNode> parent, std::string name)
+  HostNode(std::shared_ptr<HostFs> fs, UniqueFd fd, mode_t type, RefPtr<HostNode> parent, std::string name)
       : Node(type), m_fs(std::move(fs)), m_fd(std::move(fd)), m_parent(std::move(parent)), m_name(std::move(name)) {}
+  // EROFS on a read-only hostfs, ENOTDIR when this is no directory, and the
+  // checks of a new name (EINVAL, ENAMETOOLONG).
+  ErrorOr<std::string> check_new_name(std::string_view name) const;
+  // A node for the object behind fd (any fd of it), a child named name.
+  ErrorOr<RefPtr<Node>> node_for_fd(int fd, std::string name);
+  // An fd of this regular file opened with flags, by inode (not by name).
+  ErrorOr<UniqueFd> reopen(int flags) const;
+  // New objects belong to the caller and get exactly mode (the host umask
+  // does not apply): through the new object's O_PATH fd.
+  ErrorOr<void> adopt_new(int fd, const Caller& caller, mode_t mode, bool set_mode) const;
 
-  std::shared_ptr<const FsInfo> m_fs;
+  std::shared_ptr<HostFs> m_fs;
   UniqueFd m_fd;  // O_PATH | O_NOFOLLOW
-  // Regular files are (re)opened for reading with openat(parent, name).
+  // Read-only regular files are (re)opened for reading with openat(parent, name).
   RefPtr<HostNode> m_parent;
   std::string m_name;
 };
 
-// A regular host file opened for reading. Its stat is its node's, so that an
-// overlay above shows one inode through paths and descriptors alike.
+// A regular host file opened for reading (and writing on a writable hostfs).
+// Its stat is its node's, so that an overlay above shows one inode through
+// paths and descriptors alike. Reads, writes and fsync go through the
+// worker's io_uring.
 class HostFile final : public File {
  public:
   static RefPtr<File> create(const Location& loc, int flags, UniqueFd fd) {
     return RefPtr<File>::adopt(new HostFile(loc, flags, std::move(fd)));
   }
   Coro<ErrorOr<size_t>> read(std::span<std::byte> buf, int64_t offset) override;
+  Coro<ErrorOr<size_t>> write(std::span<const std::byte> buf, int64_t offset) override;
   ErrorOr<size_t> pread_sync(std::span<std::byte> buf, uint64_t offset) override;
+  ErrorOr<void> truncate(uint64_t size) override;
   int mmap_fd() const override { return m_fd.get(); }
+  // fsync(2) / fdatasync(2) with IORING_OP_FSYNC; nothing to do for a file
+  // of a read-only hostfs.
+  Coro<ErrorOr<void>> fsync(bool datasync);
 
  private:
   HostFile(Location loc, int flags, UniqueFd fd) : File(std::move(loc), flags), m_fd(std::move(fd)) {}
+  // Makes the host fd's O_APPEND match the description's (F_SETFL may have
+  // changed it), so that the host kernel appends atomically.
+  ErrorOr<void> sync_append(bool append);
   UniqueFd m_fd;
+  std::atomic<bool> m_host_append{false};
 };
 
 }  // namespace moat::fs

@@ -566,14 +566,13 @@ ErrorOr<void> Vfs::bind_host_path(const std::string& host_path, const std::strin
   RefPtr<Node> node;
   bool dir = S_ISDIR(st.st_mode);
   if (dir) {
-    node = TRY(HostNode::create_root(host_path));
-    if (access == Access::ReadWrite) node = TRY(OverlayNode::create_root(node, next_dev()));
+    // Read-write: a writable hostfs, the guest's changes reach host_path.
+    node = TRY(HostNode::create_root(host_path, access == Access::ReadWrite));
   } else {
     size_t slash = host_path.rfind('/');
     std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : host_path.substr(0, slash);
     std::string name = slash == std::string::npos ? host_path : host_path.substr(slash + 1);
-    RefPtr<Node> parent_node = TRY(HostNode::create_root(parent));
-    // FIXME: read-write file binds are read-only until a writable hostfs exists.
+    RefPtr<Node> parent_node = TRY(HostNode::create_root(parent, access == Access::ReadWrite));
     node = TRY(parent_node->lookup(Caller{}, name));
   }
   Location target = TRY(ensure_guest_path(guest_path, dir));

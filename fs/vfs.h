@@ -126,8 +126,8 @@ class Vfs {
   // when the filesystem there is writable. guest_path is absolute.
   //
   // Bind-mounts host_path (a directory or a file) at guest_path. Read-only:
-  // the host files as they are. Read-write: FIXME: no writable hostfs yet, so
-  // the guest's writes go to a private in-memory overlay, never to the host.
+  // the host files as they are (EROFS). Read-write: a writable hostfs
+  // (fs/host_fs.h): the guest's changes reach host_path, and nothing outside it.
   enum class Access { ReadOnly, ReadWrite };
   ErrorOr<void> bind_host_path(const std::string& host_path, const std::string& guest_path, Access access);
   // A fresh tmpfs at guest_path: size in bytes (0: unlimited; ENOSPC when

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +22,8 @@
 #include "base/unique_fd.h"
 #include "fs/fd_table.h"
 #include "fs/host_fd_file.h"
+#include "fs/mounts.h"
+#include "fs/vfs.h"
 #include "fs/ops.h"
 #include "runtime/cgroups.h"
 #include "runtime/control.h"
@@ -109,14 +112,101 @@ DefaultAction default_action_of(int sig) {
 
 // ---- The sandbox's set-up from the spec.
 
+std::string mount_error(const oci::Mount& m, size_t index, const std::string& what, Errno e) {
+  std::string type = m.type.empty() ? "bind" : m.type;
+  return "mounts[" + std::to_string(index) + "] (" + type + " " + m.source + " on " + m.destination + "): " + what +
+         ": " + strerror(to_int(e));
+}
+
+// The spec's mounts (in order), then maskedPaths and readonlyPaths, on the
+// sandbox's VFS before the guest runs. Provided mounts (/proc, /sys, /dev...)
+// are the sandbox's own; unsupported ones were warned about when parsing.
+// Flags (nosuid, nodev, noexec, ro on a tmpfs) are a remount of the new
+// mount, as runc does them. A failing mount fails the container, as with
+// runc; a masked or read-only path that cannot be done is a warning.
+//
+// root_read_only: the root is a writable overlay (so that missing mount
+// points could be made, as runc makes them in the root before its
+// read-only remount) and becomes read-only last.
+std::optional<std::string> apply_spec_mounts(Sandbox& sandbox, const oci::Spec& spec, const std::string& bundle,
+                                             bool root_read_only) {
+  fs::Vfs& vfs = sandbox.vfs();
+  fs::Caller root_caller;
+  for (size_t i = 0; i < spec.mounts.size(); i++) {
+    const oci::Mount& m = spec.mounts[i];
+    oci::MountKind kind = oci::mount_kind(m);
+    if (kind != oci::MountKind::Bind && kind != oci::MountKind::Tmpfs) continue;
+    oci::MountOptions opts = oci::split_mount_options(m.options);
+    if (kind == oci::MountKind::Bind) {
+      // runc resolves a relative source from the bundle (its working directory).
+      std::string source = m.source[0] == '/' ? m.source : bundle + "/" + m.source;
+      auto access = (opts.flags & MS_RDONLY) ? fs::Vfs::Access::ReadOnly : fs::Vfs::Access::ReadWrite;
+      if (auto r = vfs.bind_host_path(source, m.destination, access); r.is_error())
+        return mount_error(m, i, "bind mount", r.error());
+    } else {
+      uint64_t size = 0;
+      mode_t mode = 01777;
+      std::string data;
+      for (size_t pos = 0; pos < opts.data.size();) {
+        size_t comma = opts.data.find(',', pos);
+        if (comma == std::string::npos) comma = opts.data.size();
+        std::string opt = opts.data.substr(pos, comma - pos);
+        pos = comma + 1;
+        if (opt.rfind("size=", 0) == 0 || opt.rfind("mode=", 0) == 0) data += (data.empty() ? "" : ",") + opt;
+      }
+      auto parsed = fs::parse_tmpfs_options(data);
+      if (parsed.is_error()) return mount_error(m, i, "tmpfs options \"" + data + "\"", parsed.error());
+      size = parsed.value().size;
+      mode = parsed.value().mode;
+      // As runc does: a tmpfs on an existing directory takes that
+      // directory's mode (Docker's --tmpfs /tmp stays 1777), mode= or not.
+      fs::Location top = vfs.root();
+      if (auto existing = vfs.resolve(root_caller, top, top, m.destination, fs::kFollowLast); !existing.is_error())
+        if (auto st = existing.value().node().stat(); !st.is_error() && S_ISDIR(st.value().st_mode))
+          mode = st.value().st_mode & 07777;
+      if (auto r = vfs.mount_tmpfs(m.destination, size, mode); r.is_error())
+        return mount_error(m, i, "tmpfs", r.error());
+    }
+    unsigned long extra = opts.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | (kind == oci::MountKind::Tmpfs ? MS_RDONLY : 0));
+    if (extra) {
+      fs::Location top = vfs.root();
+      auto loc = vfs.resolve(root_caller, top, top, m.destination, fs::kFollowLast);
+      if (loc.is_error()) return mount_error(m, i, "finding the new mount", loc.error());
+      unsigned long flags = opts.flags | (kind == oci::MountKind::Tmpfs ? MS_NOSUID | MS_NODEV : 0);
+      if (auto r = vfs.remount(*vfs.initial_ns(), loc.value(), flags, "", true); r.is_error())
+        return mount_error(m, i, "applying the mount flags", r.error());
+    }
+  }
+  for (const std::string& path : spec.masked_paths)
+    if (auto r = vfs.mask_path(path); r.is_error())
+      log::warning("linux.maskedPaths: " + path + ": not masked: " + strerror(to_int(r.error())));
+  for (const std::string& path : spec.readonly_paths)
+    if (auto r = vfs.make_path_read_only(path); r.is_error())
+      log::warning("linux.readonlyPaths: " + path + ": not made read-only: " + strerror(to_int(r.error())));
+  if (root_read_only)
+    if (auto r = vfs.remount(*vfs.initial_ns(), vfs.root(), MS_RDONLY, "", true); r.is_error())
+      return "root.readonly: remounting the root read-only: " + std::string(strerror(to_int(r.error())));
+  return std::nullopt;
+}
+
 LaunchSpec launch_spec(const ContainerOptions& o) {
   const oci::ProcessSpec& ps = o.spec.process;
   LaunchSpec spec;
   spec.config.root_dir = oci::rootfs_path(o.spec, o.bundle);
   spec.config.strace = o.strace;
+  // A read-only root is the host's directory as it is, unless the spec
+  // mounts something on it: then an overlay (where missing mount points
+  // can be made) that becomes read-only once the mounts are done.
+  bool mounts_on_root = false;
+  for (const oci::Mount& m : o.spec.mounts) {
+    oci::MountKind kind = oci::mount_kind(m);
+    mounts_on_root |= kind == oci::MountKind::Bind || kind == oci::MountKind::Tmpfs;
+  }
+  bool late_read_only = o.spec.root_readonly && mounts_on_root && !o.no_overlay;
   spec.config.root_overlay =
-      o.spec.root_readonly || o.no_overlay ? RootOverlay::None : RootOverlay::Memory;
+      (o.spec.root_readonly && !late_read_only) || o.no_overlay ? RootOverlay::None : RootOverlay::Memory;
   if (!o.spec.hostname.empty()) spec.config.hostname = o.spec.hostname;
+  if (!o.spec.domainname.empty()) spec.config.domainname = o.spec.domainname;
   spec.argv = ps.args;
   spec.envp = ps.env;
   spec.path_env = kDefaultPath;
@@ -125,12 +215,12 @@ LaunchSpec launch_spec(const ContainerOptions& o) {
   spec.cwd = ps.cwd;
   spec.configure = [&ps](Process& p) { apply_process_spec(p, ps); };
   int preserve = o.preserve_fds;
-  spec.after_fs = [&ps, preserve](Process& p) -> std::optional<std::string> {
-    // FIXME(mounts): the call site for the spec's mounts (bind with
-    // ro/nosuid/nodev/noexec, tmpfs with size and mode), maskedPaths and
-    // readonlyPaths, once the VFS mount interface (fs/vfs.h, fs/mounts.h)
-    // lands: here, before the cwd is resolved, in spec order. Until then
-    // config/oci_spec.cpp names each one it skips in a warning.
+  spec.after_fs = [&o, &ps, preserve, late_read_only](Process& p) -> std::optional<std::string> {
+    // The spec's mounts, before the cwd is resolved (it may be in one);
+    // then the process's root and cwd again, so that they see them.
+    if (auto error = apply_spec_mounts(p.sandbox(), o.spec, o.bundle, late_read_only)) return error;
+    if (auto r = fs::setup_process_fs(p.sandbox(), p, ps.cwd); r.is_error())
+      return "setting up the sandbox filesystem: " + std::string(strerror(to_int(r.error())));
     if (ps.user.umask) p.fs().exchange_umask(*ps.user.umask);
     if (fs::resolve_at(p, AT_FDCWD, ps.cwd, 0).is_error()) {
       // runc makes a missing working directory; so does moat where the

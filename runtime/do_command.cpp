@@ -1,5 +1,6 @@
 // `moat do`: run a command in a fresh sandbox, like `runsc do`.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -7,10 +8,12 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +39,8 @@ void print_usage(FILE* out) {
           "moat: a sandboxed container runtime\n"
           "\n"
           "Usage:\n"
-          "  moat do [-t] [--root-dir DIR] [--overlay memory|none] [--strace] [--] CMD [ARGS...]\n"
+          "  moat do [-t] [--root-dir DIR] [--overlay memory|none] [--bind HOST:GUEST[:ro]]...\n"
+          "          [--strace] [--] CMD [ARGS...]\n"
           "      Run CMD in a fresh sandbox with the caller's stdio, working directory\n"
           "      and environment. Exits with CMD's status (128+N if killed by signal N).\n"
           "      -t, --tty        give CMD a terminal inside the sandbox (a pty) bridged to\n"
@@ -46,6 +50,10 @@ void print_usage(FILE* out) {
           "      --overlay memory the guest may write anywhere: its changes go to an\n"
           "                       in-memory layer over the root and vanish at exit (default)\n"
           "      --overlay none   the root is read-only (writes outside /tmp: EROFS)\n"
+          "      --bind HOST:GUEST[:ro]  (repeatable) the host directory or file HOST appears\n"
+          "                       at GUEST (made if missing). Read-write by default: the\n"
+          "                       guest's changes go to HOST itself (like docker -v); no\n"
+          "                       path, symlink or rename reaches outside HOST. ':ro': EROFS\n"
           "      --strace         print every guest syscall to stderr\n"
           "      --strace=summary print per-syscall counts at exit (like strace -c)\n"
           "  moat help syscalls\n"
@@ -68,10 +76,43 @@ void forward_signal(int sig) {
 
 }  // namespace
 
+namespace {
+
+struct BindSpec {
+  std::string host;
+  std::string guest;
+  fs::Vfs::Access access = fs::Vfs::Access::ReadWrite;
+};
+
+// HOST:GUEST[:ro|:rw]; both absolute. The host path becomes absolute and
+// canonical (symlinks in it are the user's, resolved on the host).
+std::optional<BindSpec> parse_bind(const std::string& v) {
+  BindSpec b;
+  std::string rest = v;
+  size_t last = rest.rfind(':');
+  if (last != std::string::npos && (rest.substr(last + 1) == "ro" || rest.substr(last + 1) == "rw")) {
+    if (rest.substr(last + 1) == "ro") b.access = fs::Vfs::Access::ReadOnly;
+    rest.resize(last);
+  }
+  size_t colon = rest.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  b.host = rest.substr(0, colon);
+  b.guest = rest.substr(colon + 1);
+  if (b.host.empty() || b.guest.empty() || b.guest[0] != '/') return std::nullopt;
+  char* real = realpath(b.host.c_str(), nullptr);
+  if (!real) return std::nullopt;
+  b.host = real;
+  free(real);
+  return b;
+}
+
+}  // namespace
+
 int run_do(const std::vector<std::string>& args) {
   SandboxConfig config;
   config.root_overlay = RootOverlay::Memory;
   bool tty = false;
+  std::vector<BindSpec> binds;
   size_t i = 0;
   for (; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -113,6 +154,24 @@ int run_do(const std::vector<std::string>& args) {
         fprintf(stderr, "moat do: --overlay %s: want 'memory' or 'none'\n", v.c_str());
         return kUsageError;
       }
+    } else if (a == "--bind" || a.rfind("--bind=", 0) == 0) {
+      std::string v;
+      if (a == "--bind") {
+        if (++i >= args.size()) {
+          fprintf(stderr, "moat do: --bind needs HOST:GUEST[:ro]\n");
+          return kUsageError;
+        }
+        v = args[i];
+      } else {
+        v = a.substr(strlen("--bind="));
+      }
+      auto b = parse_bind(v);
+      if (!b) {
+        fprintf(stderr, "moat do: --bind %s: want HOST:GUEST[:ro] with an existing HOST and an absolute GUEST\n",
+                v.c_str());
+        return kUsageError;
+      }
+      binds.push_back(std::move(*b));
     } else if (a == "--strace" || a == "--strace=full") {
       config.strace = StraceMode::Full;
     } else if (a == "--strace=summary") {
@@ -148,17 +207,30 @@ int run_do(const std::vector<std::string>& args) {
 
   LaunchSpec spec;
   spec.config = config;
-  if (terminal) {
+  char cwd_buf[4096];
+  spec.cwd = getcwd(cwd_buf, sizeof(cwd_buf)) ? cwd_buf : "/";
+  std::string guest_cwd = spec.cwd;
+  if (terminal || !binds.empty()) {
     spec.after_fs = [&](Process& p) -> std::optional<std::string> {
-      auto master = fs::attach_new_pty(p, terminal->window_size());
-      if (master.is_error()) return std::string("creating the terminal: ") + strerror(to_int(master.error()));
-      pty_master = master.release_value();
+      if (!binds.empty()) {
+        fs::Vfs& vfs = fs::vfs_of(p);
+        for (const BindSpec& b : binds) {
+          if (auto r = vfs.bind_host_path(b.host, b.guest, b.access); r.is_error())
+            return "--bind " + b.host + ":" + b.guest + ": " + strerror(to_int(r.error()));
+        }
+        // The working directory may be inside a bind: resolve it again.
+        if (auto cwd = fs::resolve_at(p, AT_FDCWD, guest_cwd, 0); !cwd.is_error())
+          (void)fs::chdir_to(p, cwd.release_value());
+      }
+      if (terminal) {
+        auto master = fs::attach_new_pty(p, terminal->window_size());
+        if (master.is_error()) return std::string("creating the terminal: ") + strerror(to_int(master.error()));
+        pty_master = master.release_value();
+      }
       return std::nullopt;
     };
   }
   spec.argv = std::move(argv);
-  char cwd_buf[4096];
-  spec.cwd = getcwd(cwd_buf, sizeof(cwd_buf)) ? cwd_buf : "/";
   spec.path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (char** e = environ; *e; e++) {
     spec.envp.emplace_back(*e);

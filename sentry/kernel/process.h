@@ -106,7 +106,29 @@ class Thread {
   // keeps the sentry's policy and CPUs. An empty mask means every CPU.
   int sched_policy = 0;  // SCHED_OTHER, maybe | SCHED_RESET_ON_FORK
   int sched_priority = 0;
+  int nice = 0;  // setpriority(2), -20..19
   std::array<uint64_t, 16> cpu_mask{};
+  // A new thread or process starts with its creator's scheduling settings;
+  // SCHED_RESET_ON_FORK puts a real-time policy or a negative nice back to
+  // the defaults (sched(7)).
+  void inherit_scheduling(const Thread& parent) {
+    sched_policy = parent.sched_policy;
+    sched_priority = parent.sched_priority;
+    nice = parent.nice;
+    cpu_mask = parent.cpu_mask;
+    if (sched_policy & kSchedResetOnFork) {  // the kernel's sched_fork()
+      int policy = sched_policy & ~kSchedResetOnFork;
+      if (policy != kSchedOther && policy != kSchedBatch && policy != kSchedIdle) {
+        policy = kSchedOther;
+        nice = 0;
+      } else if (nice < 0) {
+        nice = 0;
+      }
+      sched_policy = policy;  // the flag itself is not inherited
+      sched_priority = 0;
+    }
+  }
+  static constexpr int kSchedOther = 0, kSchedBatch = 3, kSchedIdle = 5, kSchedResetOnFork = 0x40000000;
 
   // The coroutine waiting for this thread's stub to report (HELLO or the
   // result of a host operation), and what it reported.

@@ -33,6 +33,7 @@ struct SandboxConfig {
   RootOverlay root_overlay = RootOverlay::None;
   StraceMode strace = StraceMode::Off;
   std::string hostname = "moat";
+  std::string domainname = "(none)";  // uname's NIS domain name (OCI "domainname")
   int strace_fd = 2;  // host fd for --strace output
 };
 

@@ -12,6 +12,7 @@
 #include "fs/fd_table.h"
 #include "fs/file.h"
 #include "fs/host_fd_file.h"
+#include "fs/host_fs.h"
 #include "fs/inotify.h"
 #include "fs/locks.h"
 #include "fs/ops.h"
@@ -83,14 +84,19 @@ ErrorOr<int64_t> do_futimesat(SyscallContext& ctx, int dirfd, uint64_t path_addr
 
 // fsync and fdatasync: a host file behind stdio is synced on the host; the
 // sandbox's own files have nothing to write back.
-ErrorOr<int64_t> do_fsync(SyscallContext& ctx, int fd) {
-  RefPtr<fs::File> file = TRY(open_file(ctx, fd));
+// Host files of a hostfs are flushed with IORING_OP_FSYNC (fs/host_fs.h).
+Coro<ErrorOr<int64_t>> do_fsync(SyscallContext& ctx, int fd, bool datasync) {
+  CO_TRY_ASSIGN(RefPtr<fs::File> file, open_file(ctx, fd));
   if (auto* host = dynamic_cast<fs::HostFdFile*>(file.ptr())) {
-    if (::fdatasync(host->host_fd()) < 0) return last_host_errno();  // EINVAL for pipes and ttys
-    return 0;
+    if (::fdatasync(host->host_fd()) < 0) co_return last_host_errno();  // EINVAL for pipes and ttys
+    co_return int64_t{0};
   }
-  TRY(file->node().fsync());
-  return 0;
+  if (auto* host = dynamic_cast<fs::HostFile*>(file.ptr())) {
+    CO_TRY(co_await host->fsync(datasync));
+    co_return int64_t{0};
+  }
+  CO_TRY(file->node().fsync());
+  co_return int64_t{0};
 }
 
 bool is_lock_cmd(int cmd) {
@@ -231,10 +237,10 @@ ErrorOr<int64_t> sys_fallocate(SyscallContext& ctx) {
 }
 
 // Implements Linux fsync(2).
-ErrorOr<int64_t> sys_fsync(SyscallContext& ctx) { return do_fsync(ctx, ctx.arg_int(0)); }
+Coro<ErrorOr<int64_t>> sys_fsync(SyscallContext& ctx) { co_return co_await do_fsync(ctx, ctx.arg_int(0), false); }
 
 // Implements Linux fdatasync(2).
-ErrorOr<int64_t> sys_fdatasync(SyscallContext& ctx) { return do_fsync(ctx, ctx.arg_int(0)); }
+Coro<ErrorOr<int64_t>> sys_fdatasync(SyscallContext& ctx) { co_return co_await do_fsync(ctx, ctx.arg_int(0), true); }
 
 // Implements Linux syncfs(2): the sandbox's filesystems live in memory or
 // are read-only; there is nothing to write back.

@@ -117,6 +117,7 @@ Coro<ErrorOr<int64_t>> clone_thread(SyscallContext& ctx, uint64_t flags, uint64_
   nt.fs_base = t.fs_base;
   nt.gs_base = t.gs_base;
   nt.name = t.name;
+  nt.inherit_scheduling(t);
   if (flags & CLONE_CHILD_CLEARTID) nt.clear_child_tid = ctid;
   // The guest's ids first: the new thread may run and look at them at once.
   if (flags & CLONE_PARENT_SETTID) (void)ctx.mem().write_obj(UserPtr<int32_t>(ptid), tid);
@@ -225,6 +226,7 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
   ct.altstack_size = t.altstack_size;
   ct.altstack_flags = t.altstack_flags;
   ct.name = t.name;
+  ct.inherit_scheduling(t);
   if (flags & CLONE_CHILD_CLEARTID) ct.clear_child_tid = ctid;
   sandbox.add_process(std::move(owned));
 

@@ -28,6 +28,12 @@ MOAT_ASYNC(pread64);
 MOAT_ASYNC(pwrite64);
 MOAT_ASYNC(readv);
 MOAT_ASYNC(writev);
+MOAT_ASYNC(preadv);
+MOAT_ASYNC(pwritev);
+MOAT_ASYNC(preadv2);
+MOAT_ASYNC(pwritev2);
+MOAT_SYNC(fadvise64);
+MOAT_SYNC(readahead);
 MOAT_SYNC(lseek);
 
 // open.cpp: opening, closing, duplicating, pipes
@@ -126,6 +132,8 @@ MOAT_SYNC(sched_setscheduler);
 MOAT_SYNC(sched_setparam);
 MOAT_SYNC(sched_get_priority_max);
 MOAT_SYNC(sched_get_priority_min);
+MOAT_SYNC(getpriority);
+MOAT_SYNC(setpriority);
 
 // time.cpp
 MOAT_SYNC(clock_gettime);
@@ -219,8 +227,8 @@ MOAT_SYNC(utimes);
 MOAT_SYNC(futimesat);
 MOAT_SYNC(utimensat);
 MOAT_SYNC(fallocate);
-MOAT_SYNC(fsync);
-MOAT_SYNC(fdatasync);
+MOAT_ASYNC(fsync);
+MOAT_ASYNC(fdatasync);
 MOAT_SYNC(syncfs);
 MOAT_SYNC(sync);
 MOAT_SYNC(sync_file_range);

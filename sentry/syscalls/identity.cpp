@@ -116,7 +116,7 @@ ErrorOr<int64_t> sys_getgroups(SyscallContext& ctx) {
 }
 
 // Implements Linux uname(2). The release is the host's (programs check it for
-// features), the version and node name are the sandbox's.
+// features), the version, node name and domain name are the sandbox's.
 ErrorOr<int64_t> sys_uname(SyscallContext& ctx) {
   struct utsname host;
   if (uname(&host) != 0) return last_host_errno();
@@ -131,7 +131,7 @@ ErrorOr<int64_t> sys_uname(SyscallContext& ctx) {
   set(u.release, host.release);
   set(u.version, "#1 SMP moat");
   set(u.machine, "x86_64");
-  set(u.domainname, "(none)");
+  set(u.domainname, ctx.sandbox().config().domainname);
   TRY(ctx.mem().write(ctx.arg(0), &u, sizeof u));
   return 0;
 }
@@ -429,6 +429,84 @@ ErrorOr<int64_t> sys_sched_get_priority_min(SyscallContext& ctx) {
     case SCHED_OTHER: case SCHED_BATCH: case SCHED_IDLE: return 0;
     default: return Errno::INVAL;
   }
+}
+
+}  // namespace moat
+
+namespace moat {
+
+namespace {
+
+constexpr int kMinNice = -20, kMaxNice = 19;
+
+// The threads getpriority/setpriority address (kernel/sys.c): one thread for
+// PRIO_PROCESS (who = a tid, 0 = the caller), every thread of a process group
+// or of a user's processes (by real uid) for PRIO_PGRP and PRIO_USER.
+ErrorOr<std::vector<Thread*>> priority_targets(SyscallContext& ctx, int which, int who) {
+  if (which < PRIO_PROCESS || which > PRIO_USER) return Errno::INVAL;
+  std::vector<Thread*> out;
+  if (which == PRIO_PROCESS) {
+    if (who < 0) return out;
+    auto t = sched_target(ctx, who);
+    if (t.is_error()) return out;
+    out.push_back(t.value());
+    return out;
+  }
+  if (which == PRIO_PGRP) {
+    pid_t pgid = who ? who : ctx.process().pgid;
+    for (Process* p : ctx.sandbox().processes())
+      if (!p->zombie && p->pgid == pgid)
+        for (Thread* t : p->live_thread_list()) out.push_back(t);
+    return out;
+  }
+  uid_t uid = who ? static_cast<uid_t>(who) : ctx.process().creds.uid;
+  for (Process* p : ctx.sandbox().processes())
+    if (!p->zombie && p->creds.uid == uid)
+      for (Thread* t : p->live_thread_list()) out.push_back(t);
+  return out;
+}
+
+}  // namespace
+
+// Implements Linux getpriority(2): the raw call returns 20 - nice of the
+// highest-priority (lowest nice) target, so 1..40; ESRCH when none matches.
+ErrorOr<int64_t> sys_getpriority(SyscallContext& ctx) {
+  auto targets = TRY(priority_targets(ctx, ctx.arg_int(0), ctx.arg_int(1)));
+  if (targets.empty()) return Errno::SRCH;
+  int best = kMaxNice;
+  for (Thread* t : targets) best = std::min(best, t->nice);
+  return 20 - best;
+}
+
+// Implements Linux setpriority(2) (set_one_prio for each target): the nice
+// value is clamped to -20..19; another user's thread needs CAP_SYS_NICE
+// (EPERM), and lowering nice below RLIMIT_NICE's floor needs it too (EACCES).
+ErrorOr<int64_t> sys_setpriority(SyscallContext& ctx) {
+  auto targets = TRY(priority_targets(ctx, ctx.arg_int(0), ctx.arg_int(1)));
+  int nice = std::clamp(ctx.arg_int(2), kMinNice, kMaxNice);
+  const Process& me = ctx.process();
+  bool privileged = has_cap_sys_nice(me.creds);
+  // can_nice(): RLIMIT_NICE holds 20 - the lowest nice allowed.
+  bool may_lower = privileged || static_cast<rlim_t>(20 - nice) <= me.rlimits[RLIMIT_NICE].rlim_cur;
+  Errno error = Errno::SRCH;
+  bool ok = false;
+  for (Thread* t : targets) {
+    const Credentials& them = t->process().creds;
+    if (!privileged && me.creds.euid != them.uid && me.creds.euid != them.euid) {
+      error = Errno::PERM;
+      continue;
+    }
+    if (nice < t->nice && !may_lower) {
+      error = Errno::ACCES;
+      continue;
+    }
+    t->nice = nice;
+    ok = true;
+  }
+  // As Linux: the last failure if any target failed, else success, and
+  // ESRCH when nothing matched.
+  if (error != Errno::SRCH || !ok) return error;
+  return 0;
 }
 
 }  // namespace moat

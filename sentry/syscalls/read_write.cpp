@@ -1,5 +1,6 @@
 // read(2), write(2) and their positional and vectored forms.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -226,6 +227,97 @@ ErrorOr<int64_t> sys_lseek(SyscallContext& ctx) {
   int whence = ctx.arg_int(2);
   if (whence < SEEK_SET || whence > SEEK_HOLE) return Errno::INVAL;
   return file->lseek(static_cast<int64_t>(ctx.arg(1)), whence);
+}
+
+}  // namespace moat
+
+namespace moat {
+
+namespace {
+
+// RWF_* (linux/fs.h): what preadv2/pwritev2 take on this kernel.
+constexpr uint64_t kRwfHipri = 0x1, kRwfDsync = 0x2, kRwfSync = 0x4, kRwfNowait = 0x8, kRwfAppend = 0x10,
+                   kRwfNoappend = 0x20, kRwfAtomic = 0x40, kRwfDontcache = 0x80;
+constexpr uint64_t kRwfKnown =
+    kRwfHipri | kRwfDsync | kRwfSync | kRwfNowait | kRwfAppend | kRwfNoappend | kRwfAtomic | kRwfDontcache;
+
+// kiocb_set_rw_flags(): unknown flags and what our files cannot honour are
+// EOPNOTSUPP. Synchronous-completion hints need nothing (sentry files are
+// memory or read-only host files); RWF_NOWAIT is honoured by files that never
+// block (regular files) and refused on streams.
+ErrorOr<void> check_rw_flags(const fs::File& file, uint64_t flags) {
+  if (flags & ~kRwfKnown) return Errno::NOTSUP;
+  if (flags & (kRwfAtomic | kRwfDontcache)) return Errno::NOTSUP;
+  if ((flags & kRwfNowait) && file.is_stream()) return Errno::NOTSUP;
+  return {};
+}
+
+// preadv/pwritev: the offset is one 64-bit register on x86-64 (pos_h is
+// shifted out entirely); negative is EINVAL, a stream ESPIPE.
+Coro<ErrorOr<int64_t>> vectored(SyscallContext& ctx, bool write, int64_t offset, uint64_t flags) {
+  CO_TRY_ASSIGN(auto file, write ? writable_file(ctx, ctx.arg_int(0)) : readable_file(ctx, ctx.arg_int(0)));
+  CO_TRY_ASSIGN(auto segs, read_iovecs(ctx.mem(), ctx.arg(1), ctx.arg_int(2)));
+  CO_TRY(check_rw_flags(*file, flags));
+  if (offset != -1) CO_TRY(check_positional(*file, offset));
+  if (write && (flags & kRwfAppend) && !file->is_stream()) {
+    // RWF_APPEND writes at the end of the file, whatever the offset.
+    CO_TRY_ASSIGN(struct stat st, file->stat());
+    offset = st.st_size;
+  }
+  if (write) co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), offset);
+  co_return co_await transfer_in(ctx.mem(), *file, std::move(segs), offset);
+}
+
+}  // namespace
+
+// Implements Linux preadv(2).
+Coro<ErrorOr<int64_t>> sys_preadv(SyscallContext& ctx) {
+  auto offset = static_cast<int64_t>(ctx.arg(3));
+  if (offset < 0) return async_result(Errno::INVAL);
+  return vectored(ctx, false, offset, 0);
+}
+
+// Implements Linux pwritev(2).
+Coro<ErrorOr<int64_t>> sys_pwritev(SyscallContext& ctx) {
+  auto offset = static_cast<int64_t>(ctx.arg(3));
+  if (offset < 0) return async_result(Errno::INVAL);
+  return vectored(ctx, true, offset, 0);
+}
+
+// Implements Linux preadv2(2): offset -1 reads at the file position (readv).
+Coro<ErrorOr<int64_t>> sys_preadv2(SyscallContext& ctx) {
+  auto offset = static_cast<int64_t>(ctx.arg(3));
+  if (offset < -1) return async_result(Errno::INVAL);
+  return vectored(ctx, false, offset, ctx.arg(5));
+}
+
+// Implements Linux pwritev2(2): offset -1 writes at the file position.
+Coro<ErrorOr<int64_t>> sys_pwritev2(SyscallContext& ctx) {
+  auto offset = static_cast<int64_t>(ctx.arg(3));
+  if (offset < -1) return async_result(Errno::INVAL);
+  return vectored(ctx, true, offset, ctx.arg(5));
+}
+
+// Implements Linux fadvise64(2) (generic_fadvise): advice is checked and
+// otherwise has no effect; a FIFO or pipe is ESPIPE, a negative length EINVAL.
+ErrorOr<int64_t> sys_fadvise64(SyscallContext& ctx) {
+  auto file = TRY(ctx.process().fds().get(ctx.arg_int(0)));
+  if (file->flags() & O_PATH) return Errno::BADF;
+  struct stat st = TRY(file->stat());
+  if (S_ISFIFO(st.st_mode)) return Errno::SPIPE;
+  auto len = static_cast<int64_t>(ctx.arg(2));
+  int advice = ctx.arg_int(3);
+  if (len < 0 || advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE) return Errno::INVAL;
+  return 0;
+}
+
+// Implements Linux readahead(2): a readable regular file, else EBADF or
+// EINVAL; the sentry's files need no read-ahead.
+ErrorOr<int64_t> sys_readahead(SyscallContext& ctx) {
+  auto file = TRY(readable_file(ctx, ctx.arg_int(0)));
+  struct stat st = TRY(file->stat());
+  if (!S_ISREG(st.st_mode)) return Errno::INVAL;
+  return 0;
 }
 
 }  // namespace moat

@@ -390,3 +390,94 @@ TEST(Read, PipeBadBufferKeepsData) {
   close(p[0]);
   close(p[1]);
 }
+
+TEST(Preadv, ReadsAtOffsetWithoutMovingPosition) {
+  int fd = open_digits(O_RDONLY);
+  char a[3] = {}, b[4] = {};
+  iovec iov[2] = {{a, 3}, {b, 4}};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(preadv(fd, iov, 2, 2), 7);
+  EXPECT_STREQ(std::string(a, 3).c_str(), "234");
+  EXPECT_STREQ(std::string(b, 4).c_str(), "5678");
+  EXPECT_SYSCALL_SUCCEEDS_WITH(lseek(fd, 0, SEEK_CUR), 0);
+  EXPECT_SYSCALL_FAILS_WITH(preadv(fd, iov, 2, -1), EINVAL);
+  close(fd);
+}
+
+TEST(Pwritev, WritesAtOffsetWithoutMovingPosition) {
+  int fd = open_digits(O_RDWR);
+  char x[] = "ab", y[] = "cd";
+  iovec iov[2] = {{x, 2}, {y, 2}};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(pwritev(fd, iov, 2, 8), 4);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(lseek(fd, 0, SEEK_CUR), 0);
+  EXPECT_EQ(size_of(fd), 12);
+  char all[13] = {};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(pread(fd, all, 12, 0), 12);
+  EXPECT_STREQ(all, "01234567abcd");
+  close(fd);
+}
+
+TEST(Preadv, PipeIsEspipe) {
+  int p[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  char c;
+  iovec iov = {&c, 1};
+  EXPECT_SYSCALL_FAILS_WITH(preadv(p[0], &iov, 1, 0), ESPIPE);
+  EXPECT_SYSCALL_FAILS_WITH(pwritev(p[1], &iov, 1, 0), ESPIPE);
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(Preadv2, MinusOneUsesAndAdvancesThePosition) {
+  int fd = open_digits(O_RDONLY);
+  char a[4] = {};
+  iovec iov = {a, 4};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(preadv2(fd, &iov, 1, -1, 0), 4);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(preadv2(fd, &iov, 1, -1, RWF_HIPRI), 4);
+  EXPECT_STREQ(std::string(a, 4).c_str(), "4567");
+  EXPECT_SYSCALL_SUCCEEDS_WITH(lseek(fd, 0, SEEK_CUR), 8);
+  EXPECT_SYSCALL_FAILS_WITH(preadv2(fd, &iov, 1, -2, 0), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(preadv2(fd, &iov, 1, 0, 0x80000000), EOPNOTSUPP);
+  close(fd);
+}
+
+TEST(Pwritev2, AppendFlagWritesAtTheEnd) {
+  int fd = open_digits(O_RDWR);
+  char x[] = "XY";
+  iovec iov = {x, 2};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(pwritev2(fd, &iov, 1, 0, RWF_APPEND), 2);
+  EXPECT_EQ(size_of(fd), 12);
+  char all[13] = {};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(pread(fd, all, 12, 0), 12);
+  EXPECT_STREQ(all, "0123456789XY");
+  EXPECT_SYSCALL_SUCCEEDS_WITH(pwritev2(fd, &iov, 1, 0, RWF_DSYNC | RWF_SYNC), 2);
+  close(fd);
+}
+
+TEST(Fadvise, AdviceIsCheckedAndAccepted) {
+  int fd = open_digits(O_RDONLY);
+  EXPECT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL), 0);
+  EXPECT_EQ(posix_fadvise(fd, 0, 10, POSIX_FADV_DONTNEED), 0);
+  EXPECT_EQ(posix_fadvise(fd, 0, 0, 42), EINVAL);
+  EXPECT_EQ(posix_fadvise(fd, 0, -1, POSIX_FADV_NORMAL), EINVAL);
+  EXPECT_EQ(posix_fadvise(-1, 0, 0, POSIX_FADV_NORMAL), EBADF);
+  int p[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  EXPECT_EQ(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL), ESPIPE);
+  close(p[0]);
+  close(p[1]);
+  close(fd);
+}
+
+TEST(Readahead, RegularFilesOnly) {
+  int fd = open_digits(O_RDONLY);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(readahead(fd, 0, 4096), 0);
+  close(fd);
+  int wfd = open_digits(O_WRONLY);
+  EXPECT_SYSCALL_FAILS_WITH(readahead(wfd, 0, 4096), EBADF);
+  close(wfd);
+  int p[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  EXPECT_SYSCALL_FAILS_WITH(readahead(p[0], 0, 10), EINVAL);
+  close(p[0]);
+  close(p[1]);
+}

@@ -287,3 +287,89 @@ TEST(Getcpu, CpuIsBelowTheProcessorCount) {
   EXPECT_LT(static_cast<long>(cpu), sysconf(_SC_NPROCESSORS_CONF));
   EXPECT_GE(sched_getcpu(), 0);
 }
+
+namespace {
+// Runs body in a forked child (so nice changes stay there); body returns the
+// exit code, 0 for success.
+int in_child(int (*body)()) {
+  pid_t child = fork();
+  if (child == 0) _exit(body());
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+}  // namespace
+
+TEST(Priority, RawGetpriorityIsTwentyMinusNice) {
+  // The raw call returns 20 - nice so that it is never negative.
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_getpriority, PRIO_PROCESS, 0), 20 - nice);
+}
+
+TEST(Priority, SetpriorityRaisesNiceAndIsClamped) {
+  EXPECT_EQ(in_child([] {
+              if (setpriority(PRIO_PROCESS, 0, 5) != 0) return 1;
+              errno = 0;
+              if (getpriority(PRIO_PROCESS, 0) != 5 || errno) return 2;
+              if (getpriority(PRIO_PROCESS, getpid()) != 5) return 3;
+              if (setpriority(PRIO_PROCESS, 0, 100) != 0) return 4;  // clamped to 19
+              if (getpriority(PRIO_PROCESS, 0) != 19) return 5;
+              if (setpriority(PRIO_PGRP, 0, 10) != 0) return 6;
+              if (getpriority(PRIO_PGRP, 0) != 10) return 7;
+              return 0;
+            }),
+            0);
+}
+
+TEST(Priority, NiceIsInheritedAcrossFork) {
+  EXPECT_EQ(in_child([] {
+              if (setpriority(PRIO_PROCESS, 0, 7) != 0) return 1;
+              pid_t grandchild = fork();
+              if (grandchild == 0) _exit(getpriority(PRIO_PROCESS, 0) == 7 ? 0 : 1);
+              int status = 0;
+              if (waitpid(grandchild, &status, 0) != grandchild) return 2;
+              return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 3;
+            }),
+            0);
+}
+
+TEST(Priority, LoweringNiceWithoutPrivilegeIsEacces) {
+  SKIP_IF(geteuid() != 0, "needs root to drop privileges");
+  EXPECT_EQ(in_child([] {
+              rlimit none{0, 0};
+              if (setrlimit(RLIMIT_NICE, &none) != 0) return 1;
+              if (setpriority(PRIO_PROCESS, 0, 10) != 0) return 2;
+              if (setuid(65534) != 0) return 3;
+              if (setpriority(PRIO_PROCESS, 0, 15) != 0) return 4;  // raising is free
+              if (setpriority(PRIO_PROCESS, 0, 5) != -1 || errno != EACCES) return 5;
+              if (setpriority(PRIO_PROCESS, 1, 19) != -1 || errno != EPERM) return 6;  // root's init
+              return 0;
+            }),
+            0);
+}
+
+TEST(Priority, BadArgumentsFail) {
+  EXPECT_SYSCALL_FAILS_WITH(getpriority(static_cast<__priority_which_t>(7), 0), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(setpriority(static_cast<__priority_which_t>(-1), 0, 0), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(getpriority(PRIO_PROCESS, 999999), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(setpriority(PRIO_PROCESS, 999999, 0), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(getpriority(PRIO_PGRP, 999999), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(getpriority(PRIO_USER, 54321), ESRCH);
+}
+
+TEST(Priority, ResetOnForkGivesTheChildNiceZero) {
+  EXPECT_EQ(in_child([] {
+              if (setpriority(PRIO_PROCESS, 0, -5) != 0) return 1;
+              sched_param p{0};
+              if (sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &p) != 0) return 2;
+              pid_t grandchild = fork();
+              if (grandchild == 0)
+                _exit(getpriority(PRIO_PROCESS, 0) == 0 && sched_getscheduler(0) == SCHED_OTHER ? 0 : 1);
+              int status = 0;
+              if (waitpid(grandchild, &status, 0) != grandchild) return 3;
+              return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 4;
+            }),
+            0);
+}

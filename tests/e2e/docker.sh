@@ -4,7 +4,8 @@
 # that a dockerd already on the machine is left alone) with moat registered
 # by `moat install`, a busybox image the test builds and `docker import`s
 # (no registry is needed), and the checks of issue 6: exit statuses, exec,
-# logs, stop, kill, rm -f, a tty, -e/-w/-u/--hostname, docker ps, cgroup
+# logs, stop, kill, rm -f, a tty, -e/-w/-u/--hostname, --read-only, -v,
+# --tmpfs, maskedPaths, docker ps, cgroup
 # limits on the host, and `ctr run --runc-binary`.
 #
 # Docker and containerd come from Debian (apt-get) when missing. What cannot
@@ -137,7 +138,7 @@ for lib in $(ldd "$BUSYBOX" 2>/dev/null | grep -o '/[^ ]*'); do
   mkdir -p "$ROOTFS$(dirname "$lib")"
   cp -L "$lib" "$ROOTFS$lib"
 done
-for applet in sh echo sleep cat true false id pwd hostname env ls ps kill grep stty; do
+for applet in sh echo sleep cat true false id pwd hostname env ls ps kill grep stty touch df wc tail; do
   ln -sf busybox "$ROOTFS/bin/$applet"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/tmp:/bin/sh\n' >"$ROOTFS/etc/passwd"
@@ -173,6 +174,51 @@ expect_grep "-e FOO=bar-baz" "$E2E_TMP/opts.out" '^env=bar-baz$'
 expect_grep "-w /tmp" "$E2E_TMP/opts.out" '^cwd=/tmp$'
 expect_grep "-u 1000:1000" "$E2E_TMP/opts.out" '^uid=1000 gid=1000$'
 expect_grep "--hostname moat-host" "$E2E_TMP/opts.out" '^hostname=moat-host$'
+
+# ---- Mounts: --read-only, -v (read-only and read-write), --tmpfs, maskedPaths.
+VOL=$DROOT/vol
+mkdir -p "$VOL"
+echo host-data >"$VOL/file"
+run readonly docker run --rm "${RT[@]}" --read-only --tmpfs /tmp "$IMG" \
+  sh -c 'touch /rootfile; echo "root-write=$?"; echo ok >/tmp/f && echo "tmp=$(cat /tmp/f)"'
+expect_status "docker run --read-only" readonly 0
+expect_grep "--read-only: a write to / fails" "$E2E_TMP/readonly.out" '^root-write=1$'
+expect_grep "--read-only: the write's error is EROFS" "$E2E_TMP/readonly.err" 'Read-only file system'
+expect_grep "--read-only --tmpfs /tmp: /tmp is writable" "$E2E_TMP/readonly.out" '^tmp=ok$'
+
+run vol_ro docker run --rm "${RT[@]}" -v "$VOL:/data:ro" "$IMG" \
+  sh -c 'echo "read=$(cat /data/file)"; touch /data/new; echo "write=$?"'
+expect_status "docker run -v HOSTDIR:/data:ro" vol_ro 0
+expect_grep "-v HOSTDIR:/data:ro: the host file reads" "$E2E_TMP/vol_ro.out" '^read=host-data$'
+expect_grep "-v HOSTDIR:/data:ro: a write fails" "$E2E_TMP/vol_ro.out" '^write=1$'
+expect_grep "-v HOSTDIR:/data:ro: the write's error is EROFS" "$E2E_TMP/vol_ro.err" 'Read-only file system'
+[[ -e $VOL/new ]] && fail "-v HOSTDIR:/data:ro: the guest made a file on the host"
+
+run vol_rw docker run --rm "${RT[@]}" -v "$VOL:/data" "$IMG" \
+  sh -c 'echo "read=$(cat /data/file)"; echo from-guest >/data/written && echo "guest-sees=$(cat /data/written)"'
+expect_status "docker run -v HOSTDIR:/data" vol_rw 0
+expect_grep "-v HOSTDIR:/data: the host file reads" "$E2E_TMP/vol_rw.out" '^read=host-data$'
+expect_grep "-v HOSTDIR:/data: the guest writes and reads back" "$E2E_TMP/vol_rw.out" '^guest-sees=from-guest$'
+if grep -qx from-guest "$VOL/written" 2>/dev/null; then
+  pass "-v HOSTDIR:/data: the guest's write reached the host"
+else
+  echo "note: -v HOSTDIR:/data: the guest's writes are not yet written through to the host (copy-on-write in memory)"
+fi
+
+run tmpfs docker run --rm "${RT[@]}" --tmpfs /scratch:size=1m "$IMG" \
+  sh -c 'echo ok >/scratch/f && echo "scratch=$(cat /scratch/f)"; df -k /scratch | tail -n 1'
+expect_status "docker run --tmpfs /scratch:size=1m" tmpfs 0
+expect_grep "--tmpfs /scratch: writable" "$E2E_TMP/tmpfs.out" '^scratch=ok$'
+expect_grep "--tmpfs /scratch:size=1m: df shows 1024 KiB" "$E2E_TMP/tmpfs.out" '^[^ ]* *1024 .*/scratch$'
+
+# Docker masks /proc/kcore (reads as /dev/null) and /sys/firmware (an
+# empty read-only tmpfs), among others.
+run masked docker run --rm "${RT[@]}" "$IMG" \
+  sh -c 'echo "kcore=$(cat /proc/kcore 2>/dev/null | wc -c)"; echo "firmware=$(ls -A /sys/firmware 2>/dev/null | wc -l)"; touch /sys/firmware/x 2>/dev/null; echo "firmware-write=$?"'
+expect_status "docker run (maskedPaths)" masked 0
+expect_grep "maskedPaths: /proc/kcore reads empty" "$E2E_TMP/masked.out" '^kcore=0$'
+expect_grep "maskedPaths: /sys/firmware is empty" "$E2E_TMP/masked.out" '^firmware=0$'
+expect_grep "maskedPaths: /sys/firmware is not writable" "$E2E_TMP/masked.out" '^firmware-write=1$'
 
 # A tty: the output arrives through the pty (CRLF line ends), and stdin is a terminal.
 run tty docker run --rm -t "${RT[@]}" "$IMG" sh -c 'echo tty-out; [ -t 0 ] && echo stdin-is-tty'

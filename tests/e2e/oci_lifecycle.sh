@@ -39,7 +39,17 @@ for lib in $(ldd "$BUSYBOX" 2>/dev/null | grep -o '/[^ ]*'); do
   mkdir -p "$ROOTFS$(dirname "$lib")"
   cp -L "$lib" "$ROOTFS$lib"
 done
-for applet in sh echo sleep cat true false id pwd; do ln -sf busybox "$ROOTFS/bin/$applet"; done
+for applet in sh echo sleep cat true false id pwd touch stat df awk tail wc ls; do
+  ln -sf busybox "$ROOTFS/bin/$applet"
+done
+# For the mounts bundle: a host directory to bind, mount points, a file and
+# a directory to mask and a directory to make read-only.
+VOL=$E2E_TMP/vol
+mkdir -p "$VOL" "$ROOTFS/data" "$ROOTFS/rw" "$ROOTFS/scratch" "$ROOTFS/etc" "$ROOTFS/maskdir" "$ROOTFS/rodir"
+echo host-data >"$VOL/file"
+echo secret >"$ROOTFS/etc/secret"
+echo hidden >"$ROOTFS/maskdir/file"
+echo ro-data >"$ROOTFS/rodir/file"
 
 # make_bundle NAME SHELL_SCRIPT [PYTHON_EDIT]: a bundle running sh -c SCRIPT,
 # non-terminal, with its root read-only; PYTHON_EDIT may change `c`.
@@ -47,7 +57,7 @@ make_bundle() {
   local dir=$E2E_TMP/$1 script=$2 edit=${3:-}
   mkdir -p "$dir"
   (cd "$dir" && "$MOAT" spec) || return 1
-  ROOTFS=$ROOTFS SCRIPT=$script EDIT=$edit "$PYTHON" - "$dir/config.json" <<'EOF'
+  ROOTFS=$ROOTFS VOL=${VOL:-} SCRIPT=$script EDIT=$edit "$PYTHON" - "$dir/config.json" <<'EOF'
 import json, os, sys
 path = sys.argv[1]
 c = json.load(open(path))
@@ -95,8 +105,41 @@ make_bundle lifecycle 'trap "echo got-term; exit 143" TERM; echo started; while 
 make_bundle exit7 'echo hi; exit 7'
 make_bundle notrap 'echo started; while :; do sleep 1; done'
 make_bundle missing_cmd 'exit 0' 'c["process"]["args"] = ["/bin/no-such-command"]'
-make_bundle bind_mount 'exit 0' \
-  'c["mounts"].append({"destination": "/data", "type": "bind", "source": "/srv", "options": ["rbind"]})'
+make_bundle odd_mount 'exit 0' \
+  'c["mounts"].append({"destination": "/mnt", "type": "nfs", "source": "srv:/x"})'
+# The guest's view of binds (ro and rw), a tmpfs with size and mode (runc
+# gives a tmpfs on an existing directory that directory's mode), masked
+# and read-only paths; one "key=value" line each.
+MOUNTS_SCRIPT='echo "data=$(cat /data/file)"
+touch /data/new 2>/dev/null; echo "data-write=$?"
+echo "data-opt=$(awk '"'"'$2 == "/data" { split($4, o, ","); print o[1] }'"'"' /proc/mounts)"
+echo "rw=$(cat /rw/file)"
+(echo x >/rw/guest) 2>/dev/null; echo "rw-write=$?"
+(echo x >/scratch/f) 2>/dev/null; echo "scratch-write=$?"
+echo "scratch-mode=$(stat -c %a /scratch)"
+echo "scratch-size=$(df -k /scratch | tail -n 1 | awk '"'"'{ print $2 }'"'"')"
+echo "scratch-opt=$(awk '"'"'$2 == "/scratch" { print $3 }'"'"' /proc/mounts)"
+echo "secret=$(cat /etc/secret | wc -c)"
+echo "maskdir=$(ls -A /maskdir | wc -l)"
+touch /maskdir/x 2>/dev/null; echo "maskdir-write=$?"
+echo "rodir=$(cat /rodir/file)"
+touch /rodir/x 2>/dev/null; echo "rodir-write=$?"
+touch /rootfile 2>/dev/null; echo "root-write=$?"'
+make_bundle mounts "$MOUNTS_SCRIPT" '
+vol = os.environ["VOL"]
+c["root"]["readonly"] = False
+c["mounts"] += [
+    {"destination": "/data", "type": "bind", "source": vol, "options": ["rbind", "ro"]},
+    {"destination": "/rw", "type": "bind", "source": vol, "options": ["rbind"]},
+    {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "size=1m", "mode=750"]},
+]
+c["linux"]["maskedPaths"] += ["/etc/secret", "/maskdir"]
+c["linux"]["readonlyPaths"] = ["/rodir"]
+'
+make_bundle rootro "$MOUNTS_SCRIPT" '
+vol = os.environ["VOL"]
+c["mounts"] += [{"destination": "/data", "type": "bind", "source": vol, "options": ["rbind", "ro"]}]
+'
 mkdir -p "$E2E_TMP/malformed" "$E2E_TMP/noargs"
 echo '{"ociVersion": "1.0.2", "process": {' >"$E2E_TMP/malformed/config.json"
 echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": {"cwd": "/"}}' >"$E2E_TMP/noargs/config.json"
@@ -252,6 +295,18 @@ print(" ".join(r["status"] for r in rows if r["id"] == sys.argv[1]))' "$id" >"$E
   note "create without process.args" "$(rc "${rt[@]}" create --bundle "$E2E_TMP/noargs" "$id-m")"
   note "create missing command" "$(rc "${rt[@]}" create --bundle "$E2E_TMP/missing_cmd" "$id-m")"
   note "state after failed creates" "$(status_of_ctr "$id-m")"
+
+  # The guest's view of the spec's mounts, maskedPaths and readonlyPaths.
+  local line
+  rm -f "$VOL/guest"
+  "${rt[@]}" run --bundle "$E2E_TMP/mounts" "$id-mnt" </dev/null >"$E2E_TMP/$name.mounts.out" 2>>"$E2E_TMP/$name.errors"
+  note "mounts run" $?
+  while IFS= read -r line; do note "mounts ${line%%=*}" "${line#*=}"; done <"$E2E_TMP/$name.mounts.out"
+  "${rt[@]}" run --bundle "$E2E_TMP/rootro" "$id-ro" </dev/null >"$E2E_TMP/$name.rootro.out" 2>>"$E2E_TMP/$name.errors"
+  note "root.readonly run" $?
+  while IFS= read -r line; do
+    case $line in data=* | data-write=* | root-write=*) note "root.readonly ${line%%=*}" "${line#*=}" ;; esac
+  done <"$E2E_TMP/$name.rootro.out"
 }
 
 # ---- moat.
@@ -310,6 +365,26 @@ create malformed config: fail
 create without process.args: fail
 create missing command: fail
 state after failed creates: none
+mounts run: 0
+mounts data: host-data
+mounts data-write: 1
+mounts data-opt: ro
+mounts rw: host-data
+mounts rw-write: 0
+mounts scratch-write: 0
+mounts scratch-mode: 755
+mounts scratch-size: 1024
+mounts scratch-opt: tmpfs
+mounts secret: 0
+mounts maskdir: 0
+mounts maskdir-write: 1
+mounts rodir: ro-data
+mounts rodir-write: 1
+mounts root-write: 0
+root.readonly run: 0
+root.readonly data: host-data
+root.readonly data-write: 1
+root.readonly root-write: 1
 EOF
 while IFS= read -r line; do
   step=${line%%: *}
@@ -411,9 +486,13 @@ expect_status "missing bundle fails" nobundle 1
 expect_grep "missing bundle: says so" "$E2E_TMP/nobundle.err" 'no-such-bundle.*No such file or directory'
 run badid "$MOAT" --root "$MOAT_ROOT" create --bundle "$E2E_TMP/exit7" 'a/b'
 expect_grep "an ID with a slash is refused" "$E2E_TMP/badid.err" 'invalid container id'
-run bindwarn "$MOAT" --root "$MOAT_ROOT" --log "$E2E_TMP/warn.log" run --bundle "$E2E_TMP/bind_mount" w1
-expect_status "a config with a bind mount still runs" bindwarn 0
-expect_grep "an unsupported mount is a warning naming it" "$E2E_TMP/warn.log" 'level=warning msg="mounts\[7\] \(bind /srv on /data\)'
+run mountwarn "$MOAT" --root "$MOAT_ROOT" --log "$E2E_TMP/warn.log" run --bundle "$E2E_TMP/odd_mount" w1
+expect_status "a config with an unsupported mount still runs" mountwarn 0
+expect_grep "an unsupported mount is a warning naming it" "$E2E_TMP/warn.log" 'level=warning msg="mounts\[7\] \(nfs srv:/x on /mnt\)'
+run mountnowarn "$MOAT" --root "$MOAT_ROOT" --log "$E2E_TMP/nowarn.log" run --bundle "$E2E_TMP/mounts" w2
+expect_status "a config with binds, a tmpfs, masked and read-only paths runs" mountnowarn 0
+expect_no_fixed "binds, tmpfs, /proc, /sys, /dev...: no warning" "$E2E_TMP/nowarn.log" 'level=warning'
+if [[ -e $VOL/new ]]; then fail "a read-only bind let the guest make a file on the host"; else pass "a read-only bind leaves the host directory alone"; fi
 if [[ -n $(ls -A "$MOAT_ROOT" 2>/dev/null) ]]; then
   fail "state directories left behind: $(ls "$MOAT_ROOT")"
 else

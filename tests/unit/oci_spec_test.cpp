@@ -2,6 +2,7 @@
 // as the OCI commands take them, and the log line formats.
 
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -145,7 +146,10 @@ TEST_CASE("oci spec: malformed and invalid configs name the problem", "[oci]") {
 TEST_CASE("oci spec: unsupported fields are named, never silently dropped", "[oci]") {
   oci::Spec s = parse_ok(config(R"(,
       "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
-                 {"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro"]}],
+                 {"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro"]},
+                 {"destination": "/mnt", "type": "nfs", "source": "srv:/x"},
+                 {"destination": "/scratch", "type": "tmpfs", "options": ["size=1m", "mode=750", "uid=5"]},
+                 {"destination": "/dev/shm", "type": "bind", "source": "/var/lib/x/shm", "options": ["rbind"]}],
       "hooks": {"prestart": [{"path": "/bin/true"}], "poststop": [], "startContainer": [{"path": "/bin/x"}]},
       "linux": {"namespaces": [{"type": "pid"}, {"type": "network", "path": "/proc/1/ns/net"}],
                 "resources": {"memory": {"limit": 1000000, "kernel": 5}, "hugepageLimits": [{"pageSize": "2MB", "limit": 1}],
@@ -156,8 +160,11 @@ TEST_CASE("oci spec: unsupported fields are named, never silently dropped", "[oc
                 "readonlyPaths": ["/proc/sys", "/usr"]})",
                                 R"(, "capabilities": {"effective": ["CAP_KILL", "CAP_BOGUS"]},
                                      "apparmorProfile": "docker-default")"));
-  CHECK(has_warning(s, "mounts[1]"));
   CHECK_FALSE(has_warning(s, "mounts[0]"));
+  CHECK_FALSE(has_warning(s, "mounts[1]"));
+  CHECK(has_warning(s, "mounts[2] (nfs srv:/x on /mnt)"));
+  CHECK(has_warning(s, "mounts[3] (tmpfs on /scratch): option uid=5"));
+  CHECK_FALSE(has_warning(s, "mounts[4]"));
   CHECK_FALSE(has_warning(s, "hooks.prestart"));
   CHECK_FALSE(has_warning(s, "hooks.poststop"));
   CHECK(has_warning(s, "hooks.startContainer[0]"));
@@ -171,9 +178,8 @@ TEST_CASE("oci spec: unsupported fields are named, never silently dropped", "[oc
   CHECK(s.resources.memory_limit == 1000000);
   CHECK(has_warning(s, "linux.seccomp"));
   CHECK(has_warning(s, "linux.sysctl"));
-  CHECK(has_warning(s, "linux.maskedPaths: /etc/secret"));
-  CHECK_FALSE(has_warning(s, "linux.maskedPaths: /proc/kcore"));
-  CHECK(has_warning(s, "linux.readonlyPaths: /usr"));
+  CHECK_FALSE(has_warning(s, "linux.maskedPaths"));
+  CHECK_FALSE(has_warning(s, "linux.readonlyPaths"));
   CHECK(has_warning(s, "process.capabilities.effective: unknown capability CAP_BOGUS"));
   CHECK(has_warning(s, "process.apparmorProfile"));
   REQUIRE(s.process.capabilities.effective.has_value());
@@ -183,6 +189,38 @@ TEST_CASE("oci spec: unsupported fields are named, never silently dropped", "[oc
                                     "process": {"args": ["a"], "cwd": "/"}})");
   CHECK_FALSE(writable.root_readonly);
   CHECK(oci::rootfs_path(writable, "/b") == "/r");
+}
+
+TEST_CASE("oci spec: mount kinds and options", "[oci]") {
+  auto mount = [](std::string dest, std::string type, std::vector<std::string> options) {
+    oci::Mount m;
+    m.destination = std::move(dest);
+    m.type = std::move(type);
+    m.source = "x";
+    m.options = std::move(options);
+    return m;
+  };
+  CHECK(oci::mount_kind(mount("/proc", "proc", {})) == oci::MountKind::Provided);
+  CHECK(oci::mount_kind(mount("/sys/", "sysfs", {"ro"})) == oci::MountKind::Provided);
+  CHECK(oci::mount_kind(mount("/dev/pts", "devpts", {})) == oci::MountKind::Provided);
+  CHECK(oci::mount_kind(mount("/dev/mqueue", "mqueue", {})) == oci::MountKind::Provided);
+  CHECK(oci::mount_kind(mount("/sys/fs/cgroup", "cgroup", {})) == oci::MountKind::Provided);
+  CHECK(oci::mount_kind(mount("/dev/shm", "bind", {"rbind"})) == oci::MountKind::Provided);
+  CHECK(oci::mount_kind(mount("/data", "bind", {})) == oci::MountKind::Bind);
+  CHECK(oci::mount_kind(mount("/data", "none", {"rbind", "ro"})) == oci::MountKind::Bind);
+  CHECK(oci::mount_kind(mount("/data", "", {"bind"})) == oci::MountKind::Bind);
+  CHECK(oci::mount_kind(mount("/tmp", "tmpfs", {})) == oci::MountKind::Tmpfs);
+  CHECK(oci::mount_kind(mount("/x/proc", "proc", {})) == oci::MountKind::Unsupported);
+  CHECK(oci::mount_kind(mount("/mnt", "nfs", {})) == oci::MountKind::Unsupported);
+
+  oci::Spec d = parse_ok(config(R"(, "domainname": "example.org")"));
+  CHECK(d.domainname == "example.org");
+  CHECK_FALSE(has_warning(d, "domainname"));
+
+  oci::MountOptions o = oci::split_mount_options({"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate", "size=1m", "mode=750"});
+  CHECK(o.flags == (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  CHECK(o.data == "size=1m,mode=750");
+  CHECK(oci::split_mount_options({"rw", "relatime"}).flags == 0);
 }
 
 TEST_CASE("oci spec: capability and rlimit names", "[oci]") {
