@@ -176,6 +176,9 @@ int run_do(const std::vector<std::string>& args) {
       config.strace = StraceMode::Full;
     } else if (a == "--strace=summary") {
       config.strace = StraceMode::Summary;
+    } else if (a == "-h" || a == "--help") {
+      print_usage(stdout);
+      return 0;
     } else {
       fprintf(stderr, "moat do: unknown flag %s (see 'moat help')\n", a.c_str());
       return kUsageError;

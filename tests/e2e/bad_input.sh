@@ -180,6 +180,9 @@ run help "$MOAT" help
 expect_status "help exits 0" help 0
 expect_grep "help prints usage" "$E2E_TMP/help.out" '[Uu]sage'
 expect_grep "help describes do" "$E2E_TMP/help.out" '\bdo\b'
+run do_help "$MOAT" do --help
+expect_status "moat do --help exits 0" do_help 0
+expect_grep "moat do --help prints usage" "$E2E_TMP/do_help.out" '[Uu]sage'
 expect_grep "help describes --root-dir" "$E2E_TMP/help.out" '--root-dir'
 expect_grep "help describes --strace" "$E2E_TMP/help.out" '--strace'
 
