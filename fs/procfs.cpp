@@ -272,7 +272,9 @@ RefPtr<Node> create_sys_tree() {
   kernel->add("ostype", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("Linux\n"); }));
   kernel->add("osrelease", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return host_release() + "\n"; }));
   kernel->add("version", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("#1 SMP moat\n"); }));
-  kernel->add("domainname", sysctl(next++, 0644, [](const Caller&) -> ErrorOr<std::string> { return std::string("(none)\n"); }));
+  kernel->add("domainname", sysctl(next++, 0644, [](const Caller& c) -> ErrorOr<std::string> {
+                return (c.process ? c.process->sandbox().config().domainname : std::string("(none)")) + "\n";
+              }));
   kernel->add("pid_max", host_sysctl(next++, 0644, "/proc/sys/kernel/pid_max", "4194304\n"));
   kernel->add("threads-max", host_sysctl(next++, 0644, "/proc/sys/kernel/threads-max", "63704\n"));
   kernel->add("ngroups_max", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("65536\n"); }));

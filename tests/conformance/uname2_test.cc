@@ -65,4 +65,5 @@ TEST(Uname2, ProcSysKernelMatchesUname) {
   EXPECT_STREQ(chomp(read_whole_file("/proc/sys/kernel/ostype")), u.sysname);
   EXPECT_STREQ(chomp(read_whole_file("/proc/sys/kernel/osrelease")), u.release);
   EXPECT_STREQ(chomp(read_whole_file("/proc/sys/kernel/hostname")), u.nodename);
+  EXPECT_STREQ(chomp(read_whole_file("/proc/sys/kernel/domainname")), u.domainname);
 }
