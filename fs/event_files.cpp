@@ -11,39 +11,13 @@
 #include <utility>
 
 #include "fs/host_fd_file.h"
+#include "sentry/kernel/host_fd_wait.h"
 #include "sentry/kernel/interrupt.h"
-#include "sentry/io/uring.h"
 #include "sentry/kernel/process.h"
 
 namespace moat::fs {
 
 namespace {
-
-// An io_uring poll for `events` on a host fd. A signal for `thread` cancels
-// it (the result is then -ECANCELED), on the second and later waits of a
-// syscall too: the dispatcher names the thread only while a handler starts
-// (interrupt.h), so the wait names it itself.
-struct HostFdWait : UringOp {
-  int fd;
-  unsigned events;
-  Thread* thread;
-  HostFdWait(int f, unsigned e, Thread* t) : fd(f), events(e), thread(t) {}
-  void await_suspend(std::coroutine_handle<> h) {
-    handle = h;
-    io_uring* ring = current_ring();
-    io_uring_sqe* sqe = io_uring_get_sqe(ring);
-    if (!sqe) {
-      io_uring_submit(ring);
-      sqe = io_uring_get_sqe(ring);
-    }
-    io_uring_prep_poll_add(sqe, fd, events);
-    io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
-    Thread*& current = dispatching_thread();
-    Thread* saved = std::exchange(current, thread);
-    register_uring_cancel(this);
-    current = saved;
-  }
-};
 
 // The file type the host gives its own object of this kind (anon inodes).
 mode_t host_type(int fd) {
@@ -73,7 +47,7 @@ Coro<ErrorOr<size_t>> CounterFile::read(std::span<std::byte> buf, int64_t offset
     if (errno != EAGAIN) co_return last_host_errno();
     if (nonblocking()) co_return Errno::AGAIN;
     if (thread && thread->interrupted) co_return Errno::RestartSys;
-    int32_t r = co_await HostFdWait(m_fd.get(), POLLIN, thread);
+    int32_t r = co_await wait_host_fd(m_fd.get(), POLLIN, -1, thread);
     if (r == -ECANCELED || (thread && thread->interrupted)) co_return Errno::RestartSys;
   }
 }
@@ -90,7 +64,7 @@ Coro<ErrorOr<size_t>> CounterFile::write(std::span<const std::byte> buf, int64_t
     if (errno != EAGAIN) co_return last_host_errno();
     if (nonblocking()) co_return Errno::AGAIN;
     if (thread && thread->interrupted) co_return Errno::RestartSys;
-    int32_t r = co_await HostFdWait(m_fd.get(), POLLOUT, thread);
+    int32_t r = co_await wait_host_fd(m_fd.get(), POLLOUT, -1, thread);
     if (r == -ECANCELED || (thread && thread->interrupted)) co_return Errno::RestartSys;
   }
 }

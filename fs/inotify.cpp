@@ -22,7 +22,7 @@
 #include "base/unique_fd.h"
 #include "fs/host_fd_file.h"
 #include "fs/mounts.h"
-#include "sentry/io/uring.h"
+#include "sentry/kernel/host_fd_wait.h"
 #include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/process.h"
 
@@ -267,29 +267,6 @@ ErrorOr<void> InotifyFile::rm_watch(int wd) {
 
 namespace {
 
-// Waits for the readiness eventfd with an io_uring poll, on the reader's
-// own worker; a signal for thread cancels it (-ECANCELED).
-struct ReadyWait : UringOp {
-  int fd;
-  Thread* thread;
-  ReadyWait(int f, Thread* t) : fd(f), thread(t) {}
-  void await_suspend(std::coroutine_handle<> h) {
-    handle = h;
-    io_uring* ring = current_ring();
-    io_uring_sqe* sqe = io_uring_get_sqe(ring);
-    if (!sqe) {
-      io_uring_submit(ring);
-      sqe = io_uring_get_sqe(ring);
-    }
-    io_uring_prep_poll_add(sqe, fd, POLLIN);
-    io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
-    Thread*& current = dispatching_thread();
-    Thread* saved = std::exchange(current, thread);
-    register_uring_cancel(this);
-    current = saved;
-  }
-};
-
 }  // namespace
 
 namespace {
@@ -331,7 +308,7 @@ Coro<ErrorOr<size_t>> InotifyFile::read(std::span<std::byte> buf, int64_t offset
     if (n) co_return n;
     if (nonblocking()) co_return Errno::AGAIN;
     if (thread && thread->interrupted) co_return Errno::RestartSys;
-    int32_t r = co_await ReadyWait(m_state->ready.get(), thread);
+    int32_t r = co_await wait_host_fd(m_state->ready.get(), POLLIN, -1, thread);
     if (r == -ECANCELED || (thread && thread->interrupted)) co_return Errno::RestartSys;
   }
 }

@@ -172,7 +172,7 @@ signalfd_siginfo to_signalfd_siginfo(const siginfo_t& info) {
 }
 
 // Waits for a poke of the sandbox's signalfds. A signal for `thread` ends the
-// wait, on later waits of the syscall too (see HostFdWait in event_files.cpp).
+// wait, on later waits of the syscall too (see HostFdReady in sentry/kernel/host_fd_wait.h).
 struct ReaderWait {
   std::shared_ptr<SignalFdState> state;
   Thread* thread;

@@ -1,7 +1,7 @@
 #pragma once
-// Waiting for host fd readiness from a coroutine: an io_uring POLL_ADD on one
-// host fd (an epoll instance gathering several), with an optional linked
-// timeout. Shared by poll/select and epoll.
+// Helpers shared by poll/select and epoll: timeouts and signal masks. The
+// wait itself (one host fd, an epoll instance gathering several) is
+// sentry/kernel/host_fd_wait.h.
 
 #include <poll.h>
 #include <time.h>
@@ -10,52 +10,13 @@
 
 #include "base/error.h"
 #include "sentry/io/uring.h"
+#include "sentry/kernel/host_fd_wait.h"
 #include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/process.h"
 #include "sentry/kernel/signals.h"
 #include "sentry/mm/user_memory.h"
 
 namespace moat {
-
-struct HostFdReady : UringOp {
-  int fd = -1;
-  __kernel_timespec ts{};
-  bool has_timeout = false;
-  // The thread whose signals cancel the wait. The dispatcher names it only
-  // while a handler starts (interrupt.h); a later wait of the same call
-  // names it here.
-  Thread* thread = nullptr;
-  void await_suspend(std::coroutine_handle<> h) {
-    handle = h;
-    io_uring* ring = current_ring();
-    if (io_uring_sq_space_left(ring) < 2) io_uring_submit(ring);
-    io_uring_sqe* sqe = io_uring_get_sqe(ring);
-    io_uring_prep_poll_add(sqe, fd, POLLIN);
-    io_uring_sqe_set_data(sqe, static_cast<UringOp*>(this));
-    Thread*& current = dispatching_thread();
-    Thread* saved = current;
-    if (thread) current = thread;
-    register_uring_cancel(this);
-    current = saved;
-    if (has_timeout) {
-      sqe->flags |= IOSQE_IO_LINK;
-      io_uring_sqe* t = io_uring_get_sqe(ring);
-      io_uring_prep_link_timeout(t, &ts, 0);
-      io_uring_sqe_set_data64(t, 0);
-    }
-  }
-};
-
-// Waits until fd is readable or left_ns (< 0: forever) passes; a signal
-// for thread (if given) ends the wait early.
-inline HostFdReady wait_readable(int fd, int64_t left_ns, Thread* thread = nullptr) {
-  HostFdReady w;
-  w.fd = fd;
-  w.thread = thread;
-  w.has_timeout = left_ns >= 0;
-  if (left_ns >= 0) w.ts = __kernel_timespec{left_ns / 1000000000LL, left_ns % 1000000000LL};
-  return w;
-}
 
 // A timeout argument given as a struct timespec (ppoll, pselect6,
 // epoll_pwait2): -1 for a null pointer (wait forever), EINVAL when negative
