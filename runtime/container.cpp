@@ -43,13 +43,11 @@ using cli::GuestLaunch;
 using cli::LaunchError;
 using cli::LaunchSpec;
 
-namespace {
-
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 // ---- Signals: a handler that only writes the number to a pipe, read by the
 // sentry's main loop (which may then post to the worker; nothing else is
 // safe in a handler).
+
+namespace {
 
 int g_signal_pipe = -1;
 
@@ -74,6 +72,8 @@ bool is_forwarded(int sig) {
   }
 }
 
+}  // namespace
+
 std::optional<UniqueFd> install_signal_forwarding(std::string* error) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -90,6 +90,10 @@ std::optional<UniqueFd> install_signal_forwarding(std::string* error) {
     if (is_forwarded(sig)) sigaction(sig, &sa, nullptr);
   return read_end;
 }
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // What a signal does to a process with no handler for it (signal(7)).
 enum class DefaultAction { Terminate, Ignore, Stop };

@@ -7,8 +7,10 @@
 // forwards the signals it receives to the guest, and exits with the guest's
 // status (128+N for signal N), which is what a subreaper reaping it learns.
 
+#include <optional>
 #include <string>
 
+#include "base/unique_fd.h"
 #include "config/oci_spec.h"
 #include "sentry/kernel/sandbox.h"
 
@@ -36,5 +38,11 @@ int create_container(const ContainerOptions& options);
 // `moat run` without --detach: this process is the sentry; returns the
 // guest's exit status. The state directory goes when the guest ends.
 int run_container(const ContainerOptions& options);
+
+// Catches every signal a container's host process passes on to its guest (the
+// sentry for the init, `moat exec`'s stand-in for an exec'd process): each
+// one's number is written to the returned pipe, read by the caller's loop.
+// nullopt (with *error set) if the pipe cannot be made.
+std::optional<UniqueFd> install_signal_forwarding(std::string* error);
 
 }  // namespace moat::runtime

@@ -23,6 +23,7 @@
 #include "fs/host_fd_file.h"
 #include "fs/ops.h"
 #include "fs/pty.h"
+#include "runtime/container.h"
 #include "runtime/control.h"
 #include "runtime/guest_launch.h"
 #include "runtime/logging.h"
@@ -208,26 +209,6 @@ void signal_exec_process(cli::GuestLaunch& launch, pid_t guest_pid, int sig) {
 
 namespace {
 
-int g_forward_pipe = -1;
-
-void on_forwarded_signal(int sig) {
-  int saved = errno;
-  auto byte = static_cast<unsigned char>(sig);
-  [[maybe_unused]] ssize_t n = ::write(g_forward_pipe, &byte, 1);
-  errno = saved;
-}
-
-// The signals the stand-in passes on (as the sentry does for the init).
-bool is_forwarded(int sig) {
-  switch (sig) {
-    case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE:
-    case SIGCHLD: case SIGPIPE: case 32: case 33:
-      return false;
-    default:
-      return sig >= 1 && sig <= 64;
-  }
-}
-
 std::string send_fd(const std::string& socket_path, int fd, const std::string& name) {
   UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock) return std::string("console socket: ") + strerror(errno);
@@ -256,16 +237,10 @@ std::string send_fd(const std::string& socket_path, int fd, const std::string& n
 // The stand-in's life once the sentry runs the process: forwards signals,
 // returns the status the sentry reports.
 int stand_in(int conn) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
-  UniqueFd signals(fds[0]);
-  g_forward_pipe = fds[1];
-  struct sigaction sa {};
-  sa.sa_handler = on_forwarded_signal;
-  sa.sa_flags = SA_RESTART;
-  sigfillset(&sa.sa_mask);
-  for (int sig = 1; sig <= 64; sig++)
-    if (is_forwarded(sig)) sigaction(sig, &sa, nullptr);
+  std::string error;
+  auto forwarded = install_signal_forwarding(&error);
+  if (!forwarded) return 1;
+  UniqueFd signals = std::move(*forwarded);
   for (;;) {
     pollfd p[2] = {{conn, POLLIN, 0}, {signals.get(), POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
