@@ -22,26 +22,6 @@ namespace {
 
 constexpr int kSkip = 77;
 
-#define CHECK(cond)                                                                                         \
-  do {                                                                                                      \
-    if (!(cond)) {                                                                                          \
-      fprintf(stderr, "  child check failed at line %d: %s (errno %s)\n", __LINE__, #cond, strerror(errno)); \
-      _exit(1);                                                                                             \
-    }                                                                                                       \
-  } while (0)
-
-#define CHECK_ERRNO(expr, err)                                                                               \
-  do {                                                                                                       \
-    errno = 0;                                                                                               \
-    long r_ = (long)(expr);                                                                                  \
-    int e_ = errno;                                                                                          \
-    if (r_ != -1 || e_ != (err)) {                                                                           \
-      fprintf(stderr, "  child line %d: %s returned %ld (%s), want %s\n", __LINE__, #expr, r_, strerror(e_), \
-              strerror(err));                                                                                \
-      _exit(1);                                                                                              \
-    }                                                                                                        \
-  } while (0)
-
 std::string slurp(const std::string& path) {
   std::string out;
   int fd = open(path.c_str(), O_RDONLY);
@@ -103,16 +83,16 @@ TEST(Chroot, Errors) {
   Jail j = make_jail();
   int r = run_child(
       [](const Jail& j) {
-        CHECK_ERRNO(chroot((j.dir + "/missing").c_str()), ENOENT);
-        CHECK_ERRNO(chroot((j.jail + "/marker").c_str()), ENOTDIR);
-        CHECK_ERRNO(chroot((j.jail + "/marker/x").c_str()), ENOTDIR);
-        CHECK(chmod(j.dir.c_str(), 0755) == 0);
-        CHECK(chmod(j.jail.c_str(), 0700) == 0);
+        CHILD_CHECK_ERRNO(chroot((j.dir + "/missing").c_str()), ENOENT);
+        CHILD_CHECK_ERRNO(chroot((j.jail + "/marker").c_str()), ENOTDIR);
+        CHILD_CHECK_ERRNO(chroot((j.jail + "/marker/x").c_str()), ENOTDIR);
+        CHILD_CHECK(chmod(j.dir.c_str(), 0755) == 0);
+        CHILD_CHECK(chmod(j.jail.c_str(), 0700) == 0);
         if (setresuid(65534, 65534, 65534) != 0) _exit(kSkip);
-        CHECK_ERRNO(chroot((j.dir + "/missing").c_str()), ENOENT);
+        CHILD_CHECK_ERRNO(chroot((j.dir + "/missing").c_str()), ENOENT);
         // Search permission first (the walk), then CAP_SYS_CHROOT.
-        CHECK_ERRNO(chroot((j.jail + "/sub").c_str()), EACCES);
-        CHECK_ERRNO(chroot(j.dir.c_str()), EPERM);
+        CHILD_CHECK_ERRNO(chroot((j.jail + "/sub").c_str()), EACCES);
+        CHILD_CHECK_ERRNO(chroot(j.dir.c_str()), EPERM);
       },
       j);
   SKIP_IF(r == kSkip && !running_in_moat(), "not root");
@@ -123,20 +103,20 @@ TEST(Chroot, DotDotStopsAtTheRoot) {
   Jail j = make_jail();
   int r = run_child(
       [](const Jail& j) {
-        CHECK(chroot(j.jail.c_str()) == 0);
-        CHECK(chdir("/") == 0);
-        CHECK(slurp("/marker") == "inside");
-        CHECK(same_file("/..", "/"));
-        CHECK(same_file("/../../../..", "/"));
-        CHECK(same_file("sub/../../..", "/"));
-        CHECK_ERRNO(open("/../outside", O_RDONLY), ENOENT);
-        CHECK_ERRNO(open("../../outside", O_RDONLY), ENOENT);
-        CHECK(chdir("/sub") == 0);
-        CHECK_ERRNO(open("../../outside", O_RDONLY), ENOENT);
+        CHILD_CHECK(chroot(j.jail.c_str()) == 0);
+        CHILD_CHECK(chdir("/") == 0);
+        CHILD_CHECK(slurp("/marker") == "inside");
+        CHILD_CHECK(same_file("/..", "/"));
+        CHILD_CHECK(same_file("/../../../..", "/"));
+        CHILD_CHECK(same_file("sub/../../..", "/"));
+        CHILD_CHECK_ERRNO(open("/../outside", O_RDONLY), ENOENT);
+        CHILD_CHECK_ERRNO(open("../../outside", O_RDONLY), ENOENT);
+        CHILD_CHECK(chdir("/sub") == 0);
+        CHILD_CHECK_ERRNO(open("../../outside", O_RDONLY), ENOENT);
         char cwd[4096];
-        CHECK(getcwd(cwd, sizeof cwd) && std::string(cwd) == "/sub");
-        CHECK(chdir("../../..") == 0);
-        CHECK(getcwd(cwd, sizeof cwd) && std::string(cwd) == "/");
+        CHILD_CHECK(getcwd(cwd, sizeof cwd) && std::string(cwd) == "/sub");
+        CHILD_CHECK(chdir("../../..") == 0);
+        CHILD_CHECK(getcwd(cwd, sizeof cwd) && std::string(cwd) == "/");
       },
       j);
   EXPECT_EQ(r, 0);
@@ -152,27 +132,27 @@ TEST(Chroot, SymlinksResolveInsideTheRoot) {
   ASSERT_SYSCALL_SUCCEEDS(symlink("../..", (j.jail + "/up").c_str()));
   int r = run_child(
       [](const Jail& j) {
-        CHECK(chroot(j.jail.c_str()) == 0);
-        CHECK(chdir("/") == 0);
-        CHECK_ERRNO(open("/abs", O_RDONLY), ENOENT);
-        CHECK_ERRNO(open("/sub/rel", O_RDONLY), ENOENT);
-        CHECK(same_file("/sub/top", "/"));
-        CHECK(same_file("/up", "/"));
-        CHECK_ERRNO(open("/up/outside", O_RDONLY), ENOENT);
-        CHECK(slurp("/sub/top/marker") == "inside");
+        CHILD_CHECK(chroot(j.jail.c_str()) == 0);
+        CHILD_CHECK(chdir("/") == 0);
+        CHILD_CHECK_ERRNO(open("/abs", O_RDONLY), ENOENT);
+        CHILD_CHECK_ERRNO(open("/sub/rel", O_RDONLY), ENOENT);
+        CHILD_CHECK(same_file("/sub/top", "/"));
+        CHILD_CHECK(same_file("/up", "/"));
+        CHILD_CHECK_ERRNO(open("/up/outside", O_RDONLY), ENOENT);
+        CHILD_CHECK(slurp("/sub/top/marker") == "inside");
         // The absolute link's target is read in the new root: give it one.
         std::string path;
         for (size_t i = 1; i <= j.dir.size(); i++) {
           if (i == j.dir.size() || j.dir[i] == '/') {
             path = j.dir.substr(0, i);
-            CHECK(mkdir(path.c_str(), 0755) == 0 || errno == EEXIST);
+            CHILD_CHECK(mkdir(path.c_str(), 0755) == 0 || errno == EEXIST);
           }
         }
         int fd = open((j.dir + "/outside").c_str(), O_WRONLY | O_CREAT, 0644);
-        CHECK(fd >= 0);
-        CHECK(write(fd, "decoy", 5) == 5);
+        CHILD_CHECK(fd >= 0);
+        CHILD_CHECK(write(fd, "decoy", 5) == 5);
         close(fd);
-        CHECK(slurp("/abs") == "decoy");
+        CHILD_CHECK(slurp("/abs") == "decoy");
       },
       j);
   EXPECT_EQ(r, 0);
@@ -187,21 +167,21 @@ TEST(Chroot, ProcSelfRootAndCwdStayInside) {
         // proc inside the jail needs a mount, in a namespace of our own.
         if (unshare(CLONE_NEWNS) != 0) _exit(kSkip);
         if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(kSkip);
-        CHECK(mount("proc", (j.jail + "/proc").c_str(), "proc", 0, nullptr) == 0);
-        CHECK(chroot(j.jail.c_str()) == 0);
-        CHECK(chdir("/sub") == 0);
-        CHECK(link_of("/proc/self/root") == "/");
-        CHECK(link_of("/proc/self/cwd") == "/sub");
-        CHECK(same_file("/proc/self/root", "/"));
-        CHECK(same_file("/proc/self/cwd", "/sub"));
-        CHECK(slurp("/proc/self/root/marker") == "inside");
-        CHECK_ERRNO(open("/proc/self/root/../outside", O_RDONLY), ENOENT);
-        CHECK_ERRNO(open("/proc/self/cwd/../../outside", O_RDONLY), ENOENT);
-        CHECK(same_file("/proc/self/cwd/../../..", "/"));
+        CHILD_CHECK(mount("proc", (j.jail + "/proc").c_str(), "proc", 0, nullptr) == 0);
+        CHILD_CHECK(chroot(j.jail.c_str()) == 0);
+        CHILD_CHECK(chdir("/sub") == 0);
+        CHILD_CHECK(link_of("/proc/self/root") == "/");
+        CHILD_CHECK(link_of("/proc/self/cwd") == "/sub");
+        CHILD_CHECK(same_file("/proc/self/root", "/"));
+        CHILD_CHECK(same_file("/proc/self/cwd", "/sub"));
+        CHILD_CHECK(slurp("/proc/self/root/marker") == "inside");
+        CHILD_CHECK_ERRNO(open("/proc/self/root/../outside", O_RDONLY), ENOENT);
+        CHILD_CHECK_ERRNO(open("/proc/self/cwd/../../outside", O_RDONLY), ENOENT);
+        CHILD_CHECK(same_file("/proc/self/cwd/../../..", "/"));
         // The mount table shows what is below the root, from the root.
         std::string mounts = slurp("/proc/self/mounts");
-        CHECK(mounts.find(" /proc proc ") != std::string::npos);
-        CHECK(mounts.find(j.jail) == std::string::npos);
+        CHILD_CHECK(mounts.find(" /proc proc ") != std::string::npos);
+        CHILD_CHECK(mounts.find(j.jail) == std::string::npos);
       },
       j);
   SKIP_IF(r == kSkip && !running_in_moat(), "no mount namespace here (needs CAP_SYS_ADMIN)");
@@ -212,18 +192,18 @@ TEST(Chroot, ChildrenInheritTheRoot) {
   Jail j = make_jail();
   int r = run_child(
       [](const Jail& j) {
-        CHECK(chroot(j.jail.c_str()) == 0);
-        CHECK(chdir("/") == 0);
+        CHILD_CHECK(chroot(j.jail.c_str()) == 0);
+        CHILD_CHECK(chdir("/") == 0);
         pid_t pid = fork();
         if (pid == 0) _exit(access("/marker", F_OK) == 0 && access("/../outside", F_OK) != 0 ? 0 : 1);
         int status = 0;
-        CHECK(waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CHILD_CHECK(waitpid(pid, &status, 0) == pid);
+        CHILD_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         // chroot("/") again stays where it is.
-        CHECK(chroot("/") == 0);
-        CHECK(slurp("/marker") == "inside");
-        CHECK(chroot("sub") == 0);
-        CHECK_ERRNO(open("/marker", O_RDONLY), ENOENT);
+        CHILD_CHECK(chroot("/") == 0);
+        CHILD_CHECK(slurp("/marker") == "inside");
+        CHILD_CHECK(chroot("sub") == 0);
+        CHILD_CHECK_ERRNO(open("/marker", O_RDONLY), ENOENT);
       },
       j);
   EXPECT_EQ(r, 0);

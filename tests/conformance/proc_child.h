@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -20,6 +22,30 @@
 #include <unistd.h>
 
 #include <string>
+
+// Checks inside a forked child, which has no harness: a failed check prints
+// the line and what failed, and ends the child with status 1 for the parent's
+// child_result() to report.
+#define CHILD_CHECK(cond)                                                                                   \
+  do {                                                                                                      \
+    if (!(cond)) {                                                                                          \
+      fprintf(stderr, "  child check failed at line %d: %s (errno %s)\n", __LINE__, #cond, strerror(errno)); \
+      _exit(1);                                                                                             \
+    }                                                                                                       \
+  } while (0)
+
+// Expects expr to fail with errno err, in a forked child.
+#define CHILD_CHECK_ERRNO(expr, err)                                                                         \
+  do {                                                                                                       \
+    errno = 0;                                                                                               \
+    long r_ = (long)(expr);                                                                                  \
+    int e_ = errno;                                                                                          \
+    if (r_ != -1 || e_ != (err)) {                                                                           \
+      fprintf(stderr, "  child line %d: %s returned %ld (%s), want %s\n", __LINE__, #expr, r_, strerror(e_), \
+              strerror(err));                                                                                \
+      _exit(1);                                                                                              \
+    }                                                                                                        \
+  } while (0)
 
 namespace proc {
 
