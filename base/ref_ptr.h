@@ -16,6 +16,15 @@ class RefCounted {
     if (m_refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete static_cast<const T*>(this);
   }
   uint32_t ref_count() const { return m_refs.load(std::memory_order_relaxed); }
+  // Takes a reference unless the count already reached zero (the object is
+  // being destroyed): for caches that hold raw pointers and are cleaned up by
+  // the object's destructor.
+  bool try_ref() const {
+    uint32_t n = m_refs.load(std::memory_order_relaxed);
+    while (n != 0)
+      if (m_refs.compare_exchange_weak(n, n + 1, std::memory_order_acquire, std::memory_order_relaxed)) return true;
+    return false;
+  }
 
  protected:
   RefCounted() = default;

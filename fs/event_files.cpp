@@ -8,6 +8,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <utility>
 
 #include "fs/host_fd_file.h"
@@ -121,6 +124,46 @@ ErrorOr<RefPtr<File>> EpollFile::create() {
   loc.entries.push_back(PathEntry{"anon_inode:[eventpoll]", make_ref<AnonNode>(host_type(fd.get()))});
   loc.anonymous = true;
   return RefPtr<File>::adopt(new EpollFile(std::move(loc), std::move(fd)));
+}
+
+namespace {
+std::mutex g_epoll_links_lock;  // every File::m_epoll_links
+std::atomic<uint64_t> g_next_epoll_id{1};
+}  // namespace
+
+EpollFile::EpollFile(Location loc, UniqueFd fd)
+    : File(std::move(loc), O_RDWR), m_fd(std::move(fd)), m_id(g_next_epoll_id.fetch_add(1)) {}
+
+ErrorOr<void> EpollFile::ctl(int op, File& target, int guest_fd, epoll_event* ev) {
+  int own = target.poll_host_fd();
+  std::lock_guard guard(g_epoll_links_lock);
+  auto& links = target.m_epoll_links;
+  auto is_mine = [&](const EpollLink& l) { return l.epoll_id == m_id && l.guest_fd == guest_fd; };
+  auto mine = std::find_if(links.begin(), links.end(), is_mine);
+  if (op == EPOLL_CTL_ADD) {
+    if (mine != links.end()) return Errno::EXIST;
+    bool own_taken =
+        std::any_of(links.begin(), links.end(), [&](const EpollLink& l) { return l.epoll_id == m_id && !l.alias; });
+    UniqueFd alias;
+    if (own_taken) {
+      alias = UniqueFd(::fcntl(own, F_DUPFD_CLOEXEC, 0));
+      if (!alias) return last_host_errno();
+    }
+    if (::epoll_ctl(m_fd.get(), op, alias ? alias.get() : own, ev) < 0) return last_host_errno();
+    links.push_back(EpollLink{m_id, guest_fd, std::move(alias)});
+    return {};
+  }
+  if (mine == links.end()) {
+    // Not registered as this guest fd (perhaps as another): the checks
+    // Linux makes before it looks the entry up, then ENOENT.
+    if (op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) return Errno::INVAL;
+    if (&target == this) return Errno::INVAL;
+    if (op == EPOLL_CTL_MOD && (ev->events & EPOLLEXCLUSIVE)) return Errno::INVAL;
+    return Errno::NOENT;
+  }
+  if (::epoll_ctl(m_fd.get(), op, mine->alias ? mine->alias.get() : own, ev) < 0) return last_host_errno();
+  if (op == EPOLL_CTL_DEL) links.erase(mine);
+  return {};
 }
 
 ErrorOr<struct stat> EpollFile::stat() const {

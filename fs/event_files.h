@@ -21,6 +21,7 @@
 // registry's lock is a leaf: nothing else is taken while it is held, and no
 // signalfd is updated under it.
 
+#include <sys/epoll.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -92,10 +93,15 @@ class EpollFile final : public File {
   int poll_host_fd() const override { return m_fd.get(); }
   ErrorOr<struct stat> stat() const override;
   std::string path() const override { return "anon_inode:[eventpoll]"; }
+  // epoll_ctl(2) of `target` as guest fd `guest_fd`: entries are keyed by
+  // (description, guest fd) as in Linux (File::EpollLink). The caller has
+  // checked that target can be polled.
+  ErrorOr<void> ctl(int op, File& target, int guest_fd, epoll_event* ev);
 
  private:
-  EpollFile(Location loc, UniqueFd fd) : File(std::move(loc), O_RDWR), m_fd(std::move(fd)) {}
+  EpollFile(Location loc, UniqueFd fd);
   UniqueFd m_fd;
+  uint64_t m_id;  // never reused, unlike the object's address
 };
 
 struct SignalFdState;

@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/ref_ptr.h"
+#include "base/unique_fd.h"
 #include "fs/node.h"
 #include "sentry/io/coro.h"
 #include "sentry/mm/user_memory.h"
@@ -72,6 +73,17 @@ class File : public RefCounted<File> {
 
   int64_t position() const { return m_pos.load(std::memory_order_relaxed); }
 
+  // The epoll instances this description is registered in, by guest fd
+  // (fs/event_files.cpp). The host epoll keys entries by host fd, so a
+  // description registered through two guest fds (a dup) gets a second host
+  // fd for the second entry: an alias, closed with the description, which is
+  // also when Linux drops the entries.
+  struct EpollLink {
+    uint64_t epoll_id;
+    int guest_fd;
+    UniqueFd alias;  // invalid: the description's own poll_host_fd is registered
+  };
+
  protected:
   File(Location loc, int flags);
   // Returns the offset to use for an I/O at `offset` (-1 = file position).
@@ -85,8 +97,10 @@ class File : public RefCounted<File> {
   std::atomic<int64_t> m_pos{0};
 
  private:
+  friend class EpollFile;
   std::atomic<int> m_flags;
   Location m_loc;
+  std::vector<EpollLink> m_epoll_links;  // guarded by EpollFile's registry lock
 };
 
 // A file opened with O_PATH: only fstat, fchdir, *at lookups and close.

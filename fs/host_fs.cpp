@@ -10,9 +10,12 @@
 
 #include <climits>
 #include <cstring>
+#include <list>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "fs/fifo.h"
 #include "sentry/io/uring.h"
@@ -26,6 +29,59 @@ struct HostFs {
   // by host inode, so that every opener shares one pipe.
   std::mutex fifo_lock;
   std::map<std::pair<dev_t, ino_t>, std::weak_ptr<FifoState>> fifos;
+
+  // The dentry cache (fs/host_fs.h). cache_lock is a leaf, and no node
+  // reference is dropped while it is held (~HostNode takes it): the
+  // functions below hand the references to drop to the caller in `release`.
+  using Key = std::pair<const HostNode*, std::string>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<const void*>()(k.first) ^ (std::hash<std::string>()(k.second) * 31);
+    }
+  };
+  using Recent = std::list<RefPtr<HostNode>>;
+  static constexpr size_t kRecentMax = 1024;  // each holds an O_PATH fd
+
+  std::mutex cache_lock;
+  std::unordered_map<Key, HostNode*, KeyHash> live;  // every named live node
+  Recent recent;                                     // most recent first
+  std::unordered_map<const HostNode*, Recent::iterator> recent_pos;
+
+  RefPtr<HostNode> find_locked(const HostNode* parent, const std::string& name) {
+    auto it = live.find(Key(parent, name));
+    if (it == live.end() || !it->second->try_ref()) return nullptr;
+    return RefPtr<HostNode>::adopt(it->second);
+  }
+  void enter_locked(HostNode* node) { live[Key(node->m_parent.ptr(), node->m_name)] = node; }
+  void forget_locked(const HostNode* node) {
+    auto it = live.find(Key(node->m_parent.ptr(), node->m_name));
+    if (it != live.end() && it->second == node) live.erase(it);
+  }
+  void touch_locked(const RefPtr<HostNode>& node, std::vector<RefPtr<HostNode>>& release) {
+    if (auto it = recent_pos.find(node.ptr()); it != recent_pos.end()) {
+      recent.splice(recent.begin(), recent, it->second);
+      return;
+    }
+    recent.push_front(node);
+    recent_pos[node.ptr()] = recent.begin();
+    if (recent.size() <= kRecentMax) return;
+    recent_pos.erase(recent.back().ptr());
+    release.push_back(std::move(recent.back()));
+    recent.pop_back();
+  }
+  void unrecent_locked(const HostNode* node, std::vector<RefPtr<HostNode>>& release) {
+    auto it = recent_pos.find(node);
+    if (it == recent_pos.end()) return;
+    release.push_back(std::move(*it->second));
+    recent.erase(it->second);
+    recent_pos.erase(it);
+  }
+  // The node was unlinked, or another one renamed over it.
+  void remove_locked(HostNode* node, std::vector<RefPtr<HostNode>>& release) {
+    forget_locked(node);
+    node->m_removed = true;
+    unrecent_locked(node, release);
+  }
 };
 
 namespace {
@@ -62,7 +118,47 @@ ErrorOr<RefPtr<Node>> HostNode::create_root(const std::string& host_dir, bool wr
   fs->info.read_only = !writable;
   fs->info.name = "hostfs";
   fs->info.dev = TRY(fstat_empty(fd.get())).st_dev;
-  return RefPtr<Node>::adopt(new HostNode(std::move(fs), std::move(fd), S_IFDIR, nullptr, ""));
+  struct stat st = TRY(fstat_empty(fd.get()));
+  return RefPtr<Node>::adopt(new HostNode(std::move(fs), std::move(fd), st, nullptr, ""));
+}
+
+HostNode::~HostNode() {
+  if (!m_parent) return;
+  std::lock_guard guard(m_fs->cache_lock);
+  m_fs->forget_locked(this);
+}
+
+void HostNode::drop_caches() {
+  std::vector<RefPtr<HostNode>> release;
+  std::lock_guard guard(m_fs->cache_lock);
+  m_fs->recent_pos.clear();
+  for (auto& n : m_fs->recent) release.push_back(std::move(n));
+  m_fs->recent.clear();
+  // release goes after the guard (declared before it).
+}
+
+std::optional<Node::Link> HostNode::current_link() const {
+  if (!writable()) return std::nullopt;
+  std::lock_guard guard(m_fs->cache_lock);
+  if (m_removed) return Link{nullptr, {}};
+  if (!m_parent) return std::nullopt;  // the root
+  return Link{m_parent, m_name};
+}
+
+RefPtr<HostNode> HostNode::adopt_child(UniqueFd fd, const struct stat& st, std::string name) {
+  auto node = RefPtr<HostNode>::adopt(new HostNode(m_fs, std::move(fd), st, RefPtr<HostNode>(this), std::move(name)));
+  std::vector<RefPtr<HostNode>> release;
+  std::lock_guard guard(m_fs->cache_lock);
+  m_fs->enter_locked(node.ptr());
+  m_fs->touch_locked(node, release);
+  return node;
+}
+
+bool HostNode::still_names(std::string_view name, const HostNode& cached) const {
+  struct stat st {};
+  std::string n(name);
+  if (::fstatat(m_fd.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return false;
+  return st.st_dev == cached.m_dev && st.st_ino == cached.m_ino && (st.st_mode & S_IFMT) == cached.type();
 }
 
 const FsInfo& HostNode::fs_info() const { return m_fs->info; }
@@ -85,10 +181,18 @@ ErrorOr<RefPtr<Node>> HostNode::lookup(const Caller&, std::string_view name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) return Errno::INVAL;
   if (name.size() > NAME_MAX) return Errno::NAMETOOLONG;
   std::string n(name);
+  RefPtr<HostNode> cached;
+  {
+    std::vector<RefPtr<HostNode>> release;
+    std::lock_guard guard(m_fs->cache_lock);
+    cached = m_fs->find_locked(this, n);
+    if (cached) m_fs->touch_locked(cached, release);
+  }
+  if (cached && still_names(n, *cached)) return RefPtr<Node>(std::move(cached));
   UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return last_host_errno();
   auto st = TRY(fstat_empty(fd.get()));
-  return RefPtr<Node>::adopt(new HostNode(m_fs, std::move(fd), st.st_mode, RefPtr<HostNode>(this), std::move(n)));
+  return RefPtr<Node>(adopt_child(std::move(fd), st, std::move(n)));
 }
 
 ErrorOr<std::string> HostNode::readlink(const Caller&) const {
@@ -190,7 +294,9 @@ ErrorOr<RefPtr<Node>> HostNode::node_for_fd(int fd, std::string name) {
   UniqueFd path(::open(proc_fd_path(fd).c_str(), O_PATH | O_CLOEXEC));
   if (!path) return last_host_errno();
   auto st = TRY(fstat_empty(path.get()));
-  return RefPtr<Node>::adopt(new HostNode(m_fs, std::move(path), st.st_mode, RefPtr<HostNode>(this), std::move(name)));
+  if (name.empty())  // O_TMPFILE: no name to enter in the cache
+    return RefPtr<Node>::adopt(new HostNode(m_fs, std::move(path), st, RefPtr<HostNode>(this), std::move(name)));
+  return RefPtr<Node>(adopt_child(std::move(path), st, std::move(name)));
 }
 
 ErrorOr<void> HostNode::adopt_new(int fd, const Caller& caller, mode_t mode, bool set_mode) const {
@@ -271,6 +377,12 @@ ErrorOr<void> HostNode::link(const Caller&, std::string_view name, Node& target_
 ErrorOr<void> HostNode::unlink(const Caller&, std::string_view name, UnlinkKind kind) {
   std::string n = TRY(check_new_name(name));
   if (::unlinkat(m_fd.get(), n.c_str(), kind == UnlinkKind::Dir ? AT_REMOVEDIR : 0) < 0) return last_host_errno();
+  std::vector<RefPtr<HostNode>> release;
+  std::lock_guard guard(m_fs->cache_lock);
+  if (RefPtr<HostNode> gone = m_fs->find_locked(this, n)) {
+    m_fs->remove_locked(gone.ptr(), release);
+    release.push_back(std::move(gone));
+  }
   return {};
 }
 
@@ -282,6 +394,29 @@ ErrorOr<void> HostNode::rename(const Caller&, std::string_view old_name, Node& n
   std::string to = TRY(new_dir->check_new_name(new_name));
   if (::syscall(SYS_renameat2, m_fd.get(), from.c_str(), new_dir->path_fd(), to.c_str(), flags) < 0)
     return last_host_errno();
+  // The live nodes follow: the moved one gets its new place, one renamed
+  // over is removed, and an exchange swaps the two. A rename between two
+  // links of one inode changes nothing (rename(2)): the old name stays.
+  struct stat st {};
+  if (!(flags & RENAME_EXCHANGE) && ::fstatat(m_fd.get(), from.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return {};
+  std::vector<RefPtr<HostNode>> release;
+  std::lock_guard guard(m_fs->cache_lock);
+  RefPtr<HostNode> moved = m_fs->find_locked(this, from);
+  RefPtr<HostNode> other = m_fs->find_locked(new_dir, to);
+  auto place = [&](const RefPtr<HostNode>& node, HostNode* dir, const std::string& name) {
+    m_fs->forget_locked(node.ptr());
+    release.push_back(std::exchange(node->m_parent, RefPtr<HostNode>(dir)));
+    node->m_name = name;
+    m_fs->enter_locked(node.ptr());
+  };
+  if (other && (flags & RENAME_EXCHANGE)) {
+    place(other, this, from);
+  } else if (other) {
+    m_fs->remove_locked(other.ptr(), release);
+  }
+  if (moved) place(moved, new_dir, to);
+  release.push_back(std::move(moved));
+  release.push_back(std::move(other));
   return {};
 }
 

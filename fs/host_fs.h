@@ -17,8 +17,18 @@
 // device nodes and sockets are never opened (EACCES, as on a nodev mount);
 // FIFOs made by the guest on a writable hostfs are pipes in the sentry
 // shared by the guest's openers (fs/fifo.h), not the host FIFO's buffer.
+//
+// Dentry cache: each hostfs knows its live nodes by (parent, name) and keeps
+// the most recently looked-up ones alive, so a walk through cached
+// directories makes no openat. The host may change the tree behind the
+// sandbox's back, so a cached child is revalidated with one fstatat of its
+// name (same device, inode and type) before it is used. Changes the sandbox
+// makes keep the cache right: unlink and rename mark and move the live nodes,
+// which is also how getcwd and /proc/PID/fd follow a renamed or deleted file
+// on a writable hostfs (current_link).
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/unique_fd.h"
@@ -34,6 +44,8 @@ class HostNode final : public Node {
   // The root of a hostfs over host_dir (a directory path on the host).
   // writable: changes reach the host directory; otherwise EROFS.
   static ErrorOr<RefPtr<Node>> create_root(const std::string& host_dir, bool writable = false);
+
+  ~HostNode() override;
 
   const FsInfo& fs_info() const override;
   ErrorOr<struct stat> stat() const override;
@@ -68,12 +80,22 @@ class HostNode final : public Node {
   ErrorOr<void> setxattr(std::string_view name, std::string_view value, int flags) override;
   ErrorOr<void> removexattr(std::string_view name) override;
 
+  // Writable hostfs only (a read-only tree never changes under the sandbox).
+  std::optional<Link> current_link() const override;
+  void drop_caches() override;
+
   int path_fd() const { return m_fd.get(); }
   bool writable() const;
 
  private:
-  HostNode(std::shared_ptr<HostFs> fs, UniqueFd fd, mode_t type, RefPtr<HostNode> parent, std::string name)
-      : Node(type), m_fs(std::move(fs)), m_fd(std::move(fd)), m_parent(std::move(parent)), m_name(std::move(name)) {}
+  friend struct HostFs;
+  HostNode(std::shared_ptr<HostFs> fs, UniqueFd fd, const struct stat& st, RefPtr<HostNode> parent, std::string name)
+      : Node(st.st_mode), m_fs(std::move(fs)), m_fd(std::move(fd)), m_dev(st.st_dev), m_ino(st.st_ino),
+        m_parent(std::move(parent)), m_name(std::move(name)) {}
+  // A new node for a child opened as fd (O_PATH), entered in the cache.
+  RefPtr<HostNode> adopt_child(UniqueFd fd, const struct stat& st, std::string name);
+  // Whether `name` in this directory still is the object `cached` stands for.
+  bool still_names(std::string_view name, const HostNode& cached) const;
   // EROFS on a read-only hostfs, ENOTDIR when this is no directory, and the
   // checks of a new name (EINVAL, ENAMETOOLONG).
   ErrorOr<std::string> check_new_name(std::string_view name) const;
@@ -87,9 +109,14 @@ class HostNode final : public Node {
 
   std::shared_ptr<HostFs> m_fs;
   UniqueFd m_fd;  // O_PATH | O_NOFOLLOW
-  // Read-only regular files are (re)opened for reading with openat(parent, name).
+  dev_t m_dev;    // the host object's identity, for revalidation
+  ino_t m_ino;
+  // Where the node lives: read-only regular files are (re)opened for reading
+  // with openat(parent, name). Guarded by the hostfs's cache lock on a
+  // writable hostfs, where rename and unlink change them.
   RefPtr<HostNode> m_parent;
   std::string m_name;
+  bool m_removed = false;  // unlinked (or renamed over) through the sandbox
 };
 
 // A regular host file opened for reading (and writing on a writable hostfs).

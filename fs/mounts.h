@@ -37,6 +37,9 @@ struct Mount {
   unsigned long flags = 0;  // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOATIME, MS_RELATIME
   std::string data;         // super options shown after the type ("size=1024k,mode=755")
   bool read_only() const;
+  ~Mount() {
+    if (inner) inner->drop_caches();
+  }
 };
 
 class MountNs {

@@ -180,6 +180,11 @@ class Node : public RefCounted<Node> {
   };
   virtual std::optional<Link> current_link() const { return std::nullopt; }
 
+  // Releases the nodes a filesystem's lookup cache keeps alive (hostfs):
+  // called when a mount of it goes away, which also breaks the cache's
+  // reference cycle (cached node -> filesystem -> cache) at sandbox teardown.
+  virtual void drop_caches() {}
+
  protected:
   explicit Node(mode_t type) : m_type(type & S_IFMT) {}
   Errno refuse() const { return fs_info().read_only ? Errno::ROFS : Errno::PERM; }

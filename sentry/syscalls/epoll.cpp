@@ -5,9 +5,9 @@
 // interest list, level and edge triggering, EPOLLONESHOT, EPOLLEXCLUSIVE,
 // loop detection, and drops an entry when its file is released; waits go
 // through io_uring. FIXME: in-sentry files (tmpfs, procfs) need wait queues
-// of their own (issue 5); regular files get EPERM, as in Linux. FIXME: the
-// host keys entries by host fd, not guest fd: a second guest fd of the same
-// file (a dup) in one epoll is EEXIST.
+// of their own (issue 5); regular files get EPERM, as in Linux. Entries are
+// keyed by (description, guest fd) as in Linux: a dup registered too gets
+// a host fd of its own (fs::EpollFile::ctl).
 
 #include <sys/epoll.h>
 
@@ -87,10 +87,9 @@ ErrorOr<int64_t> sys_epoll_ctl(SyscallContext& ctx) {
   if (op != EPOLL_CTL_DEL) ev = TRY(ctx.mem().read_obj(UserPtr<epoll_event>(ctx.arg(3))));
   RefPtr<fs::File> ep_file = TRY(p.fds().get(epfd));
   RefPtr<fs::File> target = TRY(p.fds().get(fd));
-  int host_fd = target->poll_host_fd();
-  if (host_fd < 0) return Errno::PERM;  // files epoll cannot watch (Linux: regular files, directories)
+  if (target->poll_host_fd() < 0) return Errno::PERM;  // files epoll cannot watch (Linux: regular files, directories)
   fs::EpollFile* ep = TRY(epoll_of(ep_file));
-  if (epoll_ctl(ep->host_fd(), op, host_fd, op == EPOLL_CTL_DEL ? nullptr : &ev) < 0) return last_host_errno();
+  TRY(ep->ctl(op, *target, fd, op == EPOLL_CTL_DEL ? nullptr : &ev));
   return 0;
 }
 

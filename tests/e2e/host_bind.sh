@@ -153,6 +153,43 @@ expect_grep "inside: the guest sees its own writes" "$E2E_TMP/same.out" '^pwned$
 [[ $(cat "$O/canary") == keep && ! -e $A/new-outside ]] && pass "host: the canary and its directory are untouched" ||
   fail "host: a write escaped the bind"
 
+# The sandbox's names follow its own renames and deletes on a bind (getcwd,
+# /proc/PID/cwd and fd links, as d_path does), and a change the host makes
+# while the sandbox runs shows at the next lookup (the cache revalidates).
+C=$A/coherent
+mkdir -p "$C/d"
+echo v1 >"$C/d/f"
+run coherent "$MOAT" do --bind "$C:/mnt/c" -- /usr/bin/python3 -c "
+import os, time
+os.chdir('/mnt/c/d')
+os.rename('/mnt/c/d', '/mnt/c/e')
+print('cwd:', os.getcwd(), os.readlink('/proc/self/cwd'))
+fd = os.open('/mnt/c/e/f', os.O_RDONLY)
+os.unlink('/mnt/c/e/f')
+print('fd:', os.readlink('/proc/self/fd/%d' % fd))
+os.close(fd)
+open('/mnt/c/e/g', 'w').write('g1')
+os.rename('/mnt/c/e/g', '/mnt/c/e/h')
+print('fd2:', open('/mnt/c/e/h').read())
+fd = os.open('/mnt/c/e/h', os.O_RDONLY)
+os.rename('/mnt/c/e/h', '/mnt/c/e/i')
+print('moved:', os.readlink('/proc/self/fd/%d' % fd))
+print('before:', open('/mnt/c/e/i').read(), flush=True)
+# The host replaces the file under the sandbox.
+for _ in range(500):
+    if os.path.exists('/mnt/c/e/ready'): break
+    time.sleep(0.02)
+print('after:', open('/mnt/c/e/i').read().strip(), os.path.exists('/mnt/c/e/j'))
+" &
+for _ in $(seq 100); do [[ -e $C/e/i ]] && break; sleep 0.05; done
+echo i2 >"$C/e/i.new" && mv "$C/e/i.new" "$C/e/i" && touch "$C/e/j" "$C/e/ready"
+wait
+expect_status "renames and deletes on a bind, seen from inside" coherent 0
+for line in "cwd: /mnt/c/e /mnt/c/e" "fd: /mnt/c/e/f .deleted." "fd2: g1" "moved: /mnt/c/e/i" "before: g1" \
+  "after: i2 True"; do
+  expect_grep "inside: $line" "$E2E_TMP/coherent.out" "^$line\$"
+done
+
 # Usage errors.
 run badbind "$MOAT" do --bind /nonexistent-moat-dir:/x -- /bin/true
 expect_status "--bind of a missing host path is a usage error" badbind 2
