@@ -13,6 +13,7 @@ namespace moat::fs {
 File::File(Location loc, int flags) : m_flags(flags), m_loc(std::move(loc)) {}
 
 File::~File() {
+  drop_dnotify(*this);
   notify_close(*this);
   release_description_locks(this);
 }

@@ -73,6 +73,24 @@ class File : public RefCounted<File> {
 
   int64_t position() const { return m_pos.load(std::memory_order_relaxed); }
 
+  // fcntl(2) F_SETOWN / F_SETOWN_EX / F_SETSIG: the process (F_OWNER_PID),
+  // thread (F_OWNER_TID) or group (F_OWNER_PGRP) signalled for this
+  // description, and the signal (0: SIGIO). dnotify signals it (fs/inotify.h).
+  // FIXME: O_ASYNC readiness signals are not sent.
+  struct Owner {
+    int type = F_OWNER_PID;
+    pid_t id = 0;
+  };
+  Owner owner() const {
+    uint64_t v = m_owner.load(std::memory_order_relaxed);
+    return Owner{static_cast<int>(v >> 32), static_cast<pid_t>(static_cast<uint32_t>(v))};
+  }
+  void set_owner(Owner o) {
+    m_owner.store((uint64_t{static_cast<uint32_t>(o.type)} << 32) | static_cast<uint32_t>(o.id), std::memory_order_relaxed);
+  }
+  int owner_signal() const { return m_owner_signal.load(std::memory_order_relaxed); }
+  void set_owner_signal(int sig) { m_owner_signal.store(sig, std::memory_order_relaxed); }
+
   // The epoll instances this description is registered in, by guest fd
   // (fs/event_files.cpp). The host epoll keys entries by host fd, so a
   // description registered through two guest fds (a dup) gets a second host
@@ -101,6 +119,8 @@ class File : public RefCounted<File> {
   std::atomic<int> m_flags;
   Location m_loc;
   std::vector<EpollLink> m_epoll_links;  // guarded by EpollFile's registry lock
+  std::atomic<uint64_t> m_owner{uint64_t{F_OWNER_PID} << 32};
+  std::atomic<int> m_owner_signal{0};
 };
 
 // A file opened with O_PATH: only fstat, fchdir, *at lookups and close.

@@ -2,6 +2,7 @@
 
 #include "fs/inotify.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -78,10 +79,20 @@ struct InotifyState {
 
 namespace {
 
+struct DnotifyMark {
+  const File* file;
+  uint32_t mask;  // IN_* events
+  bool multishot;
+  std::function<void()> fire;
+  bool spent = false;  // a one-shot mark that fired (guarded by the registry lock)
+};
+
+// A watch of an inotify instance, or (dnotify set, wd -1) a dnotify mark.
 struct Registration {
   std::weak_ptr<InotifyState> state;
   int wd;
   uint32_t mask;
+  std::shared_ptr<DnotifyMark> dnotify;
 };
 
 struct Registry {
@@ -94,7 +105,17 @@ Registry& registry() {
   return r;
 }
 
-std::atomic<size_t> g_watch_count{0};
+std::atomic<size_t> g_watch_count{0};  // inotify watches and dnotify marks
+std::atomic<size_t> g_dnotify_count{0};
+
+// Removes the dnotify marks of one watched inode that `which` selects.
+template <typename Pred>
+void erase_marks_locked(Registry& r, std::map<WatchKey, std::vector<Registration>>::iterator it, Pred which) {
+  size_t gone = std::erase_if(it->second, [&](const Registration& reg) { return reg.dnotify && which(*reg.dnotify); });
+  g_watch_count -= gone;
+  g_dnotify_count -= gone;
+  if (it->second.empty()) r.watches.erase(it);
+}
 std::atomic<uint32_t> g_cookie{0};
 
 void set_ready_locked(InotifyState& s, bool ready) {
@@ -164,14 +185,24 @@ void emit(const std::optional<WatchKey>& key, uint32_t mask, uint32_t cookie, st
     uint32_t mask;
   };
   std::vector<Match> matches;
+  std::vector<std::shared_ptr<DnotifyMark>> marks;
   {
     Registry& r = registry();
     std::lock_guard guard(r.lock);
     auto it = r.watches.find(*key);
     if (it == r.watches.end()) return;
-    for (const auto& reg : it->second)
+    bool spent = false;
+    for (const auto& reg : it->second) {
+      if (reg.dnotify && (mask & reg.dnotify->mask & IN_ALL_EVENTS)) {
+        marks.push_back(reg.dnotify);
+        // A one-shot mark ends with its first event.
+        if (!reg.dnotify->multishot) spent = reg.dnotify->spent = true;
+      }
       if (auto s = reg.state.lock()) matches.push_back(Match{std::move(s), reg.wd, reg.mask});
+    }
+    if (spent) erase_marks_locked(r, it, [](const DnotifyMark& m) { return m.spent; });
   }
+  for (auto& mark : marks) mark->fire();
   for (auto& m : matches) {
     if (!(mask & m.mask & IN_ALL_EVENTS)) continue;
     // Events on a directory's children go to a watch on the directory only
@@ -332,6 +363,53 @@ ErrorOr<struct stat> InotifyFile::stat() const {
   st.st_nlink = 1;
   st.st_blksize = 4096;
   return st;
+}
+
+// --- dnotify.
+
+ErrorOr<void> set_dnotify(const File& dir, unsigned long arg, std::function<void()> fire) {
+  if (!dir.node().is_dir()) return Errno::NOTDIR;
+  auto key = key_of(dir.location().node());
+  if (!key) return Errno::NOENT;
+  // dnotify.c convert_arg: what each DN_ bit hears.
+  uint32_t mask = 0;
+  if (arg & DN_ACCESS) mask |= IN_ACCESS;
+  if (arg & DN_MODIFY) mask |= IN_MODIFY;
+  if (arg & DN_CREATE) mask |= IN_CREATE | IN_MOVED_TO;
+  if (arg & DN_DELETE) mask |= IN_DELETE | IN_MOVED_FROM;
+  if (arg & DN_RENAME) mask |= IN_MOVED_FROM | IN_MOVED_TO;
+  if (arg & DN_ATTRIB) mask |= IN_ATTRIB;
+  Registry& r = registry();
+  std::lock_guard guard(r.lock);
+  auto it = r.watches.find(*key);
+  if (mask == 0) {
+    if (it != r.watches.end()) erase_marks_locked(r, it, [&](const DnotifyMark& m) { return m.file == &dir; });
+    return {};
+  }
+  auto& list = r.watches[*key];
+  for (auto& reg : list) {
+    if (!reg.dnotify || reg.dnotify->file != &dir) continue;
+    reg.dnotify->mask |= mask;  // attach_dn: the events add up
+    reg.dnotify->multishot = arg & DN_MULTISHOT;
+    reg.dnotify->fire = std::move(fire);
+    return {};
+  }
+  auto mark = std::make_shared<DnotifyMark>(DnotifyMark{&dir, mask, bool(arg & DN_MULTISHOT), std::move(fire)});
+  list.push_back(Registration{{}, -1, 0, std::move(mark)});
+  g_watch_count++;
+  g_dnotify_count++;
+  return {};
+}
+
+void drop_dnotify(const File& file) {
+  if (g_dnotify_count.load(std::memory_order_relaxed) == 0) return;
+  Registry& r = registry();
+  std::lock_guard guard(r.lock);
+  for (auto it = r.watches.begin(); it != r.watches.end();) {
+    auto next = std::next(it);
+    erase_marks_locked(r, it, [&](const DnotifyMark& m) { return m.file == &file; });
+    it = next;
+  }
 }
 
 // --- Hooks.

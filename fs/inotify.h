@@ -16,6 +16,7 @@
 #include <sys/inotify.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -48,6 +49,16 @@ class InotifyFile final : public File {
       : File(std::move(loc), flags), m_state(std::move(state)) {}
   std::shared_ptr<InotifyState> m_state;
 };
+
+// dnotify: fcntl(fd, F_NOTIFY, arg) on a directory description. arg is
+// DN_ACCESS | DN_MODIFY | DN_CREATE | DN_DELETE | DN_RENAME | DN_ATTRIB,
+// with DN_MULTISHOT to keep the mark after its first event; the events of a
+// second call add to the first; 0 removes the mark. `fire` runs for each
+// event (the caller sends the owner's signal). The mark lives as long as the
+// description (Linux drops it when the fd is closed: a dup keeps it here).
+ErrorOr<void> set_dnotify(const File& dir, unsigned long arg, std::function<void()> fire);
+// The description is released: its dnotify mark goes.
+void drop_dnotify(const File& file);
 
 // --- Hooks. All take the node's location as the change left it (or as it
 // was, for removals) and do nothing while no watch exists.

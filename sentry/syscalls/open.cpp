@@ -1,13 +1,18 @@
 // Opening, closing and duplicating file descriptors; fcntl, ioctl, pipes.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
 
 #include "fs/fd_table.h"
 #include "fs/host_fd_file.h"
+#include "fs/inotify.h"
 #include "fs/memfd.h"
 #include "fs/ops.h"
+#include "sentry/kernel/process.h"
+#include "sentry/kernel/sandbox.h"
+#include "sentry/kernel/signals.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -100,6 +105,39 @@ ErrorOr<int64_t> sys_dup3(SyscallContext& ctx) {
   return do_dup3(ctx, oldfd, newfd, flags & O_CLOEXEC);
 }
 
+namespace {
+
+// F_SETOWN's target must exist (f_setown: ESRCH); 0 clears the owner.
+ErrorOr<void> check_owner(Sandbox& sandbox, const fs::File::Owner& o) {
+  if (o.id == 0) return {};
+  for (Process* q : sandbox.processes()) {
+    if (q->zombie) continue;
+    if (o.type == F_OWNER_PGRP ? q->pgid == o.id : o.type == F_OWNER_PID ? q->pid() == o.id : q->thread_by_tid(o.id) != nullptr)
+      return {};
+  }
+  return Errno::SRCH;
+}
+
+// What a dnotify event sends its owner (send_sigio_to_task): SIGIO from the
+// kernel, or the F_SETSIG signal with the fd and POLL_MSG.
+void send_sigio(Sandbox& sandbox, pid_t owner, int sig, int fd) {
+  Process* target = sandbox.find_process(owner);
+  if (!target || target->zombie) return;
+  siginfo_t info{};
+  if (sig == 0) {
+    info.si_signo = SIGIO;
+    info.si_code = SI_KERNEL;
+  } else {
+    info.si_signo = sig;
+    info.si_code = POLL_MSG;
+    info.si_fd = fd;
+    info.si_band = POLLIN | POLLRDNORM | POLLMSG;
+  }
+  send_signal(*target, info.si_signo, info);
+}
+
+}  // namespace
+
 // Implements Linux fcntl(2), but for the record-lock commands: the table
 // sends fcntl to sys_fcntl_locks (file_ops.cpp), which serves those (F_SETLKW
 // waits) and hands the rest here.
@@ -133,11 +171,45 @@ ErrorOr<int64_t> sys_fcntl(SyscallContext& ctx) {
       if (r < 0) return last_host_errno();
       return r;
     }
-    // FIXME: SIGIO delivery; the owner is recorded nowhere yet.
-    case F_GETOWN: return 0;
-    case F_SETOWN: return 0;
-    case F_GETSIG: return 0;
-    case F_SETSIG: return arg > 64 ? ErrorOr<int64_t>(Errno::INVAL) : ErrorOr<int64_t>(0);
+    case F_GETOWN: {
+      fs::File::Owner o = file->owner();
+      return o.type == F_OWNER_PGRP ? -o.id : o.id;
+    }
+    case F_SETOWN: {
+      auto who = static_cast<pid_t>(static_cast<int32_t>(arg));
+      fs::File::Owner o = who < 0 ? fs::File::Owner{F_OWNER_PGRP, -who} : fs::File::Owner{F_OWNER_PID, who};
+      TRY(check_owner(ctx.sandbox(), o));
+      file->set_owner(o);
+      return 0;
+    }
+    case F_GETOWN_EX: {
+      fs::File::Owner o = file->owner();
+      f_owner_ex ex{static_cast<__pid_type>(o.type), o.id};
+      TRY(ctx.mem().write(arg, &ex, sizeof ex));
+      return 0;
+    }
+    case F_SETOWN_EX: {
+      auto ex = TRY(ctx.mem().read_obj(UserPtr<f_owner_ex>(arg)));
+      if (ex.type != F_OWNER_TID && ex.type != F_OWNER_PID && ex.type != F_OWNER_PGRP) return Errno::INVAL;
+      fs::File::Owner o{ex.type, ex.pid};
+      TRY(check_owner(ctx.sandbox(), o));
+      file->set_owner(o);
+      return 0;
+    }
+    case F_GETSIG: return file->owner_signal();
+    case F_SETSIG:
+      if (arg > 64) return Errno::INVAL;  // valid_signal
+      file->set_owner_signal(static_cast<int>(arg));
+      return 0;
+    case F_NOTIFY: {
+      // dnotify makes the caller the owner (fcntl_dirnotify's __f_setown).
+      Sandbox* sandbox = &ctx.sandbox();
+      file->set_owner(fs::File::Owner{F_OWNER_PID, p.pid()});
+      pid_t owner = p.pid();
+      int sig = file->owner_signal();
+      TRY(fs::set_dnotify(*file, arg, [sandbox, owner, sig, fd] { send_sigio(*sandbox, owner, sig, fd); }));
+      return 0;
+    }
     case F_GET_SEALS:
     case F_ADD_SEALS: return fs::file_seals(*file, cmd, arg);
     default: return Errno::INVAL;

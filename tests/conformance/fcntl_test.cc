@@ -1,8 +1,12 @@
 // Conformance: fcntl(2) descriptor and status-flag commands, ioctl FIOCLEX.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <string>
 
 #include "fs_util.h"
 #include "harness.h"
@@ -218,4 +222,93 @@ TEST(Ioctl, TerminalRequestOnFileIsEnotty) {
   struct winsize ws;
   EXPECT_SYSCALL_FAILS_WITH(ioctl(fd, TIOCGWINSZ, &ws), ENOTTY);
   close(fd);
+}
+
+TEST(Fcntl, SetownGetownRoundTrip) {
+  int fd = open_file(O_RDONLY);
+  EXPECT_EQ(fcntl(fd, F_GETOWN), 0);
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_SETOWN, getpid()));
+  EXPECT_EQ(fcntl(fd, F_GETOWN), getpid());
+  // A negative owner is a process group.
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_SETOWN, -getpgrp()));
+  EXPECT_EQ(fcntl(fd, F_GETOWN), -getpgrp());
+  f_owner_ex ex{};
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_GETOWN_EX, &ex));
+  EXPECT_EQ(ex.type, F_OWNER_PGRP);
+  EXPECT_EQ(ex.pid, getpgrp());
+  ex = {F_OWNER_TID, static_cast<pid_t>(gettid())};
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_SETOWN_EX, &ex));
+  f_owner_ex got{};
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_GETOWN_EX, &got));
+  EXPECT_EQ(got.type, F_OWNER_TID);
+  EXPECT_EQ(got.pid, static_cast<pid_t>(gettid()));
+  ex = {static_cast<__pid_type>(7), getpid()};
+  EXPECT_SYSCALL_FAILS_WITH(fcntl(fd, F_SETOWN_EX, &ex), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(fcntl(fd, F_SETOWN, 0x3fffffff), ESRCH);
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_SETOWN, 0));
+  EXPECT_EQ(fcntl(fd, F_GETOWN), 0);
+  close(fd);
+}
+
+TEST(Fcntl, SetsigGetsig) {
+  int fd = open_file(O_RDONLY);
+  EXPECT_EQ(fcntl(fd, F_GETSIG), 0);
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_SETSIG, SIGRTMIN + 1));
+  EXPECT_EQ(fcntl(fd, F_GETSIG), SIGRTMIN + 1);
+  EXPECT_SYSCALL_FAILS_WITH(fcntl(fd, F_SETSIG, 65), EINVAL);
+  close(fd);
+}
+
+namespace {
+
+// Waits up to 200 ms for sig (blocked by the caller).
+bool got_signal(int sig, siginfo_t* info) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  timespec ts{0, 200 * 1000 * 1000};
+  return sigtimedwait(&set, info, &ts) == sig;
+}
+
+}  // namespace
+
+TEST(Fcntl, NotifyOnAFileIsEnotdir) {
+  int fd = open_file(O_RDONLY);
+  EXPECT_SYSCALL_FAILS_WITH(fcntl(fd, F_NOTIFY, DN_CREATE), ENOTDIR);
+  close(fd);
+}
+
+TEST(Fcntl, NotifySignalsDirectoryChanges) {
+  int sig = SIGRTMIN + 2;
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  ASSERT_SYSCALL_SUCCEEDS(sigprocmask(SIG_BLOCK, &set, &old));
+  std::string dir = tmp("watched");
+  ASSERT_SYSCALL_SUCCEEDS(mkdir(dir.c_str(), 0755));
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(dir.c_str(), O_RDONLY | O_DIRECTORY));
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_SETSIG, sig));
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_NOTIFY, DN_CREATE | DN_DELETE | DN_MULTISHOT));
+  EXPECT_EQ(fcntl(fd, F_GETOWN), getpid());
+  siginfo_t info{};
+  make_file(dir + "/a", "x");
+  EXPECT_TRUE(got_signal(sig, &info));
+  EXPECT_EQ(info.si_fd, fd);
+  EXPECT_EQ(info.si_code, POLL_MSG);
+  // Multishot: a second change signals again; a modify was not asked for.
+  ASSERT_SYSCALL_SUCCEEDS(unlink((dir + "/a").c_str()));
+  EXPECT_TRUE(got_signal(sig, &info));
+  // One-shot (no DN_MULTISHOT): a first change signals, the next does not.
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_NOTIFY, 0));
+  make_file(dir + "/b", "x");
+  EXPECT_FALSE(got_signal(sig, &info));
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_NOTIFY, DN_CREATE));
+  make_file(dir + "/c", "x");
+  EXPECT_TRUE(got_signal(sig, &info));
+  make_file(dir + "/d", "x");
+  EXPECT_FALSE(got_signal(sig, &info));
+  close(fd);
+  for (const char* n : {"/b", "/c", "/d"}) unlink((dir + n).c_str());
+  rmdir(dir.c_str());
+  sigprocmask(SIG_SETMASK, &old, nullptr);
 }
