@@ -32,6 +32,7 @@ MOAT_ASYNC(preadv);
 MOAT_ASYNC(pwritev);
 MOAT_ASYNC(preadv2);
 MOAT_ASYNC(pwritev2);
+MOAT_ASYNC(vmsplice);
 MOAT_SYNC(fadvise64);
 MOAT_SYNC(readahead);
 MOAT_SYNC(lseek);

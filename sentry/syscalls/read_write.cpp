@@ -1,5 +1,6 @@
 // read(2), write(2) and their positional and vectored forms.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -318,6 +319,30 @@ ErrorOr<int64_t> sys_readahead(SyscallContext& ctx) {
   struct stat st = TRY(file->stat());
   if (!S_ISREG(st.st_mode)) return Errno::INVAL;
   return 0;
+}
+
+// Implements Linux vmsplice(2) by copying: user memory into a pipe opened
+// for writing, or out of one opened for reading, as writev and readv of the
+// pipe would (SPLICE_F_GIFT is a hint Linux may ignore too). With
+// SPLICE_F_NONBLOCK an empty (or full) pipe is EAGAIN; FIXME: a write larger
+// than the pipe's room may still wait for the rest.
+Coro<ErrorOr<int64_t>> sys_vmsplice(SyscallContext& ctx) {
+  auto flags = static_cast<unsigned>(ctx.arg(3));
+  if (flags & ~static_cast<unsigned>(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+    co_return Errno::INVAL;
+  CO_TRY_ASSIGN(auto file, ctx.process().fds().get(ctx.arg_int(0)));
+  int pipe_fd = file->pipe_host_fd();
+  if (pipe_fd < 0) co_return Errno::BADF;
+  bool write = file->writable();
+  if (!write && !file->readable()) co_return Errno::BADF;
+  CO_TRY_ASSIGN(auto segs, read_iovecs(ctx.mem(), ctx.arg(1), ctx.arg_int(2)));
+  if (flags & SPLICE_F_NONBLOCK) {
+    struct pollfd p {pipe_fd, static_cast<short>(write ? POLLOUT : POLLIN), 0};
+    if (::poll(&p, 1, 0) < 0) co_return last_host_errno();
+    if (!(p.revents & (write ? POLLOUT : POLLIN | POLLHUP))) co_return Errno::AGAIN;
+  }
+  if (write) co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), -1);
+  co_return co_await transfer_in(ctx.mem(), *file, std::move(segs), -1);
 }
 
 }  // namespace moat

@@ -19,6 +19,8 @@
 #include "fs/fd_table.h"
 #include "fs/file.h"
 #include "sentry/io/uring.h"
+#include "sentry/kernel/host_fd_wait.h"
+#include "sentry/kernel/process.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -57,10 +59,11 @@ size_t pipe_space(int fd) {
   return size > held ? static_cast<size_t>(size - held) : 0;
 }
 
-// Waits for a host fd to be ready; a signal cancels the wait.
-Coro<ErrorOr<void>> wait_ready(int fd, short events) {
-  int32_t r = co_await uring_op([=](io_uring_sqe* s) { io_uring_prep_poll_add(s, fd, events); });
-  if (r == -ECANCELED || r == -EINTR) co_return Errno::RestartSys;
+// Waits for a host fd to be ready; a signal for thread ends the wait (the
+// call restarts).
+Coro<ErrorOr<void>> wait_ready(Thread& thread, int fd, short events) {
+  int32_t r = co_await wait_host_fd(fd, static_cast<unsigned>(events), -1, &thread);
+  if (r == -ECANCELED || r == -EINTR || thread.interrupted) co_return Errno::RestartSys;
   if (r < 0) co_return errno_from_host(-r);
   co_return ErrorOr<void>{};
 }
@@ -87,7 +90,7 @@ enum class Blocking { Yes, No };
 // out_off: explicit positions (advanced), or null for the file positions.
 // A pipe on either side moves what is there or fits now; it waits only
 // when nothing moved yet and the call may block.
-Coro<ErrorOr<int64_t>> pump(fs::File& in, std::optional<int64_t>* in_off, fs::File& out,
+Coro<ErrorOr<int64_t>> pump(Thread& thread, fs::File& in, std::optional<int64_t>* in_off, fs::File& out,
                             std::optional<int64_t>* out_off, size_t len, Blocking blocking) {
   len = std::min(len, kMaxRwCount);
   std::vector<std::byte> buf(std::min(len, kChunk));
@@ -100,7 +103,7 @@ Coro<ErrorOr<int64_t>> pump(fs::File& in, std::optional<int64_t>* in_off, fs::Fi
       if (space == 0) {
         if (done > 0) break;
         if (blocking == Blocking::No) co_return Errno::AGAIN;
-        CO_TRY(co_await wait_ready(out.pipe_host_fd(), POLLOUT));
+        CO_TRY(co_await wait_ready(thread, out.pipe_host_fd(), POLLOUT));
         continue;
       }
       n = std::min(n, space);
@@ -135,7 +138,7 @@ Coro<ErrorOr<int64_t>> pump(fs::File& in, std::optional<int64_t>* in_off, fs::Fi
 
 // The host's splice or tee between two host pipes, waiting as a blocking
 // call would: for data in in, then for room in out.
-Coro<ErrorOr<int64_t>> pipe_to_pipe(fs::File& in, fs::File& out, size_t len, unsigned flags, bool tee) {
+Coro<ErrorOr<int64_t>> pipe_to_pipe(Thread& thread, fs::File& in, fs::File& out, size_t len, unsigned flags, bool tee) {
   int ifd = in.pipe_host_fd(), ofd = out.pipe_host_fd();
   bool nonblock = (flags & SPLICE_F_NONBLOCK) || in.nonblocking() || out.nonblocking();
   unsigned host_flags = (flags & ~SPLICE_F_NONBLOCK) | SPLICE_F_NONBLOCK;
@@ -146,9 +149,9 @@ Coro<ErrorOr<int64_t>> pipe_to_pipe(fs::File& in, fs::File& out, size_t len, uns
     int held = 0;
     if (::ioctl(ifd, FIONREAD, &held) < 0) co_return last_host_errno();
     if (held == 0)
-      CO_TRY(co_await wait_ready(ifd, POLLIN));
+      CO_TRY(co_await wait_ready(thread, ifd, POLLIN));
     else
-      CO_TRY(co_await wait_ready(ofd, POLLOUT));
+      CO_TRY(co_await wait_ready(thread, ofd, POLLOUT));
   }
 }
 
@@ -178,7 +181,7 @@ Coro<ErrorOr<int64_t>> sys_sendfile(SyscallContext& ctx) {
   if (in->node().is_dir()) co_return Errno::INVAL;
   if (count == 0) co_return int64_t{0};
   Blocking blocking = (is_pipe(*out) && (out->nonblocking() || in->nonblocking())) ? Blocking::No : Blocking::Yes;
-  auto r = co_await pump(*in, &pos, *out, nullptr, count, blocking);
+  auto r = co_await pump(ctx.thread, *in, &pos, *out, nullptr, count, blocking);
   // The offset is written back even when nothing moved.
   CO_TRY(write_offset(ctx, off_addr, pos));
   co_return r;
@@ -205,7 +208,7 @@ Coro<ErrorOr<int64_t>> sys_splice(SyscallContext& ctx) {
     CO_TRY_ASSIGN(ino_t a, pipe_ino(*in));
     CO_TRY_ASSIGN(ino_t b, pipe_ino(*out));
     if (a == b) co_return Errno::INVAL;
-    co_return co_await pipe_to_pipe(*in, *out, std::min(len, kMaxRwCount), flags, false);
+    co_return co_await pipe_to_pipe(ctx.thread, *in, *out, std::min(len, kMaxRwCount), flags, false);
   }
   if (!in_pipe && !out_pipe) co_return Errno::INVAL;
   bool nonblock = flags & SPLICE_F_NONBLOCK;
@@ -222,7 +225,7 @@ Coro<ErrorOr<int64_t>> sys_splice(SyscallContext& ctx) {
     if (in->node().is_dir()) co_return Errno::INVAL;
     nonblock = nonblock || in->nonblocking();
   }
-  auto r = co_await pump(*in, &in_off, *out, &out_off, len, nonblock ? Blocking::No : Blocking::Yes);
+  auto r = co_await pump(ctx.thread, *in, &in_off, *out, &out_off, len, nonblock ? Blocking::No : Blocking::Yes);
   if (r.is_error()) co_return r;
   CO_TRY(write_offset(ctx, out_addr, out_off));
   CO_TRY(write_offset(ctx, in_addr, in_off));
@@ -244,7 +247,7 @@ Coro<ErrorOr<int64_t>> sys_tee(SyscallContext& ctx) {
   CO_TRY_ASSIGN(ino_t a, pipe_ino(*in));
   CO_TRY_ASSIGN(ino_t b, pipe_ino(*out));
   if (a == b) co_return Errno::INVAL;
-  co_return co_await pipe_to_pipe(*in, *out, std::min(len, kMaxRwCount), flags, true);
+  co_return co_await pipe_to_pipe(ctx.thread, *in, *out, std::min(len, kMaxRwCount), flags, true);
 }
 
 // Implements Linux copy_file_range(2) (vfs_copy_file_range with the
@@ -295,7 +298,7 @@ Coro<ErrorOr<int64_t>> sys_copy_file_range(SyscallContext& ctx) {
   if (count == 0) co_return int64_t{0};
   // Explicit positions for both sides; the file positions move afterwards.
   std::optional<int64_t> rpos = pin, wpos = pout;
-  auto r = co_await pump(*in, &rpos, *out, &wpos, count, Blocking::Yes);
+  auto r = co_await pump(ctx.thread, *in, &rpos, *out, &wpos, count, Blocking::Yes);
   if (r.is_error()) co_return r;
   auto moved = r.value();
   if (in_off) {

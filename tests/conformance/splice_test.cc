@@ -3,6 +3,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -325,4 +326,36 @@ TEST(CopyFileRange, Errors) {
   close(out);
   close(app);
   close(dir);
+}
+
+TEST(Vmsplice, IntoAndOutOfAPipe) {
+  int p[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  char a[] = "hello ", b[] = "world";
+  iovec in[2] = {{a, 6}, {b, 5}};
+  EXPECT_EQ(vmsplice(p[1], in, 2, 0), 11);
+  char x[4] = {}, y[16] = {};
+  iovec out[2] = {{x, 4}, {y, sizeof y}};
+  EXPECT_EQ(vmsplice(p[0], out, 2, 0), 11);
+  EXPECT_STREQ(std::string(x, 4).c_str(), "hell");
+  EXPECT_STREQ(std::string(y, 7).c_str(), "o world");
+  // Empty pipe, SPLICE_F_NONBLOCK: EAGAIN instead of waiting.
+  EXPECT_SYSCALL_FAILS_WITH(vmsplice(p[0], out, 2, SPLICE_F_NONBLOCK), EAGAIN);
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(Vmsplice, Errors) {
+  int p[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe(p));
+  char c = 'x';
+  iovec v = {&c, 1};
+  EXPECT_SYSCALL_FAILS_WITH(vmsplice(p[1], &v, 1, 0x100), EINVAL);
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(fsutil::tmp("vm").c_str(), O_CREAT | O_RDWR, 0600));
+  EXPECT_SYSCALL_FAILS_WITH(vmsplice(fd, &v, 1, 0), EBADF);
+  EXPECT_SYSCALL_FAILS_WITH(vmsplice(99999, &v, 1, 0), EBADF);
+  EXPECT_EQ(vmsplice(p[1], &v, 0, 0), 0);
+  close(fd);
+  close(p[0]);
+  close(p[1]);
 }
