@@ -26,6 +26,9 @@ enum class Errno : int {
   WouldBlock = 5000,
   // Internal: interrupted, restart the syscall transparently.
   RestartSys = 5001,
+  // Internal: a path walk left a host lookup to io_uring (fs::HostFetch);
+  // the dispatcher runs it and calls the handler again.
+  FetchHost = 5002,
 };
 
 constexpr int to_int(Errno e) { return static_cast<int>(e); }

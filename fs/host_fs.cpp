@@ -188,11 +188,64 @@ ErrorOr<RefPtr<Node>> HostNode::lookup(const Caller&, std::string_view name) {
     cached = m_fs->find_locked(this, n);
     if (cached) m_fs->touch_locked(cached, release);
   }
-  if (cached && still_names(n, *cached)) return RefPtr<Node>(std::move(cached));
+  if (cached) {
+    HostFetch* fetch = HostFetch::current();
+    if ((fetch && fetch->fetched(*this, n)) || still_names(n, *cached)) return RefPtr<Node>(std::move(cached));
+  }
   UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return last_host_errno();
   auto st = TRY(fstat_empty(fd.get()));
   return RefPtr<Node>(adopt_child(std::move(fd), st, std::move(n)));
+}
+
+bool HostNode::defer_lookup(HostFetch& fetch, std::string_view name) {
+  if (!is_dir() || name.empty() || name == "." || name == ".." || name.size() > NAME_MAX ||
+      name.find('/') != std::string_view::npos)
+    return false;
+  {
+    std::lock_guard guard(m_fs->cache_lock);
+    auto it = m_fs->live.find(HostFs::Key(this, std::string(name)));
+    if (it != m_fs->live.end()) return false;
+  }
+  return fetch.defer(*this, name);
+}
+
+namespace {
+thread_local HostFetch* t_fetch = nullptr;
+}  // namespace
+
+HostFetch* HostFetch::current() { return t_fetch; }
+HostFetch::Scope::Scope(HostFetch& f) : m_saved(std::exchange(t_fetch, &f)) {}
+HostFetch::Scope::~Scope() { t_fetch = m_saved; }
+
+bool HostFetch::defer(HostNode& dir, std::string_view name) {
+  if (m_dir || m_done.size() >= kMaxRounds || fetched(dir, name)) return false;
+  m_dir = RefPtr<HostNode>(&dir);
+  m_name = std::string(name);
+  return true;
+}
+
+bool HostFetch::fetched(const HostNode& dir, std::string_view name) const {
+  for (const auto& [d, n] : m_done)
+    if (d == &dir && n == name) return true;
+  return false;
+}
+
+Coro<int32_t> HostFetch::run() {
+  RefPtr<HostNode> dir = std::move(m_dir);
+  std::string name = std::move(m_name);
+  m_dir = nullptr;
+  m_done.emplace_back(dir.ptr(), name);
+  int dir_fd = dir->path_fd();
+  const char* path = name.c_str();
+  int32_t r = co_await uring_op(
+      [=](io_uring_sqe* s) { io_uring_prep_openat(s, dir_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0); });
+  if (r == -ECANCELED) co_return r;
+  if (r < 0) co_return 0;
+  UniqueFd fd(r);
+  auto st = fstat_empty(fd.get());
+  if (!st.is_error()) dir->adopt_child(std::move(fd), st.value(), std::move(name));
+  co_return 0;
 }
 
 ErrorOr<std::string> HostNode::readlink(const Caller&) const {

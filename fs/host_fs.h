@@ -30,6 +30,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "fs/file.h"
@@ -38,6 +40,52 @@
 namespace moat::fs {
 
 struct HostFs;
+class HostNode;
+
+// Host lookups off the worker: while a synchronous syscall handler runs
+// (sentry/syscalls/dispatch.cpp), a path walk (Vfs::child) that meets a
+// hostfs name missing from the cache does not openat on the worker's
+// thread. It records the lookup here and stops with Errno::FetchHost; the
+// dispatcher runs it as an io_uring openat (run), which enters the node in
+// the cache, and calls the handler again. Handlers walk their paths before
+// they change anything, so running one again is safe. Stats stay
+// synchronous: they act on O_PATH fds the sentry holds (in-memory inodes),
+// and IORING_OP_STATX always goes through an io-wq thread (3.4x a direct
+// fstatat on this machine kind).
+class HostFetch {
+ public:
+  // The fetch of the handler the calling thread runs, or null (lookups are
+  // synchronous then: sandbox setup, async handlers).
+  static HostFetch* current();
+  class Scope {
+   public:
+    explicit Scope(HostFetch& f);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    HostFetch* m_saved;
+  };
+
+  bool pending() const { return m_dir != nullptr; }
+  // Records a lookup of name in dir unless this handler fetched it already
+  // (its synchronous lookup then reports what the host said) or has made
+  // too many rounds. Returns whether the walk should stop.
+  bool defer(HostNode& dir, std::string_view name);
+  // Whether this handler fetched name in dir (its node needs no revalidation).
+  bool fetched(const HostNode& dir, std::string_view name) const;
+  // The pending lookup as an io_uring openat; its node enters the cache.
+  // Returns -ECANCELED when a signal cancelled it, else 0 (a host error is
+  // left to the handler's synchronous lookup to report).
+  Coro<int32_t> run();
+
+ private:
+  static constexpr int kMaxRounds = 64;
+  RefPtr<HostNode> m_dir;
+  std::string m_name;
+  std::vector<std::pair<const HostNode*, std::string>> m_done;
+};
 
 class HostNode final : public Node {
  public:
@@ -83,12 +131,14 @@ class HostNode final : public Node {
   // Writable hostfs only (a read-only tree never changes under the sandbox).
   std::optional<Link> current_link() const override;
   void drop_caches() override;
+  bool defer_lookup(HostFetch& fetch, std::string_view name) override;
 
   int path_fd() const { return m_fd.get(); }
   bool writable() const;
 
  private:
   friend struct HostFs;
+  friend class HostFetch;
   HostNode(std::shared_ptr<HostFs> fs, UniqueFd fd, const struct stat& st, RefPtr<HostNode> parent, std::string name)
       : Node(st.st_mode), m_fs(std::move(fs)), m_fd(std::move(fd)), m_dev(st.st_dev), m_ino(st.st_ino),
         m_parent(std::move(parent)), m_name(std::move(name)) {}

@@ -59,6 +59,8 @@ class ReadOnlyView final : public Node {
     RefPtr<Node> child = TRY(m_inner->lookup(caller, name));
     return make_read_only_view(std::move(child), m_info);
   }
+  bool defer_lookup(HostFetch& fetch, std::string_view name) override { return m_inner->defer_lookup(fetch, name); }
+  void drop_caches() override { m_inner->drop_caches(); }
   ErrorOr<std::string> readlink(const Caller& caller) const override { return m_inner->readlink(caller); }
   ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override { return m_inner->list(caller); }
   ErrorOr<RefPtr<File>> open(const Caller& caller, const Location& loc, int flags) override {

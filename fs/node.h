@@ -93,6 +93,8 @@ enum class UnlinkKind { File, Dir };
 // without O_EXCL: Linux's I_LINKABLE).
 enum class Linkable { No, Yes };
 
+class HostFetch;
+
 class Node : public RefCounted<Node> {
  public:
   virtual ~Node() = default;
@@ -184,6 +186,11 @@ class Node : public RefCounted<Node> {
   // called when a mount of it goes away, which also breaks the cache's
   // reference cycle (cached node -> filesystem -> cache) at sandbox teardown.
   virtual void drop_caches() {}
+
+  // Whether looking `name` up here would wait for the host (a hostfs name
+  // not in the cache): if so, the lookup is left to `fetch` (fs/host_fs.h)
+  // and the walk stops with Errno::FetchHost.
+  virtual bool defer_lookup(HostFetch& fetch, std::string_view name) { return false; }
 
  protected:
   explicit Node(mode_t type) : m_type(type & S_IFMT) {}

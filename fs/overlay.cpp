@@ -167,6 +167,13 @@ ErrorOr<RefPtr<Node>> OverlayNode::lookup(const Caller&, std::string_view name) 
   return RefPtr<Node>(TRY(lookup_locked(name)));
 }
 
+bool OverlayNode::defer_lookup(HostFetch& fetch, std::string_view name) {
+  if (!is_dir()) return false;
+  std::lock_guard lock(m_fs->lock);
+  if (RefPtr<TmpNode> up = upper_locked(); up && up->defer_lookup(fetch, name)) return true;
+  return m_lower && m_lower->defer_lookup(fetch, name);
+}
+
 ErrorOr<std::string> OverlayNode::readlink(const Caller& caller) const {
   if (!is_symlink()) return Errno::INVAL;
   RefPtr<TmpNode> up;

@@ -48,6 +48,8 @@ class OverlayNode final : public Node {
   ErrorOr<struct stat> stat() const override;
   ErrorOr<struct statfs> statfs() const override;
   ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) override;
+  // Asks the layers: the lower one's hostfs may leave the lookup to io_uring.
+  bool defer_lookup(HostFetch& fetch, std::string_view name) override;
   ErrorOr<std::string> readlink(const Caller&) const override;
   ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;

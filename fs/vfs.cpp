@@ -85,6 +85,7 @@ ErrorOr<RefPtr<Node>> Vfs::child(const Caller& caller, const Location& dir, std:
       if (auto m = ns->top_locked(p)) return m->root;
     }
   }
+  if (HostFetch* fetch = HostFetch::current(); fetch && dir.node().defer_lookup(*fetch, name)) return Errno::FetchHost;
   return dir.node().lookup(caller, name);
 }
 

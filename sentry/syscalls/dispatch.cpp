@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
+#include "fs/host_fs.h"
 #include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/process.h"
@@ -25,6 +27,7 @@ int64_t to_guest_result(const ErrorOr<int64_t>& r) {
   switch (r.error()) {
     case Errno::WouldBlock: return -EAGAIN;
     case Errno::RestartSys: return -EINTR;
+    case Errno::FetchHost: return -EIO;  // never escapes run_syscall
     default: return -static_cast<int64_t>(to_int(r.error()));
   }
 }
@@ -32,6 +35,31 @@ int64_t to_guest_result(const ErrorOr<int64_t>& r) {
 void write_trace(Sandbox& sandbox, const std::string& line) {
   ssize_t ignored = ::write(sandbox.config().strace_fd, line.data(), line.size());
   (void)ignored;
+}
+
+// A synchronous handler, with its path walks' host lookups deferred to fetch.
+ErrorOr<int64_t> run_sync(const SyscallEntry& entry, SyscallContext& ctx, fs::HostFetch& fetch) {
+  fs::HostFetch::Scope scope(fetch);
+  return entry.sync(ctx);
+}
+
+bool waits_for_host(const ErrorOr<int64_t>& r, const fs::HostFetch& fetch) {
+  return r.is_error() && r.error() == Errno::FetchHost && fetch.pending();
+}
+
+// Runs the lookups a synchronous handler left (fs::HostFetch) one at a time
+// on io_uring, calling the handler again after each until it finishes. A
+// signal cancels the wait; nothing has changed yet, so the call restarts.
+Coro<ErrorOr<int64_t>> fetch_and_retry(const SyscallEntry& entry, SyscallContext& ctx,
+                                       std::unique_ptr<fs::HostFetch> fetch) {
+  for (;;) {
+    int32_t r = co_await fetch->run();
+    if (r == -ECANCELED || ctx.thread.interrupted) co_return Errno::RestartSys;
+    dispatching_thread() = &ctx.thread;
+    ErrorOr<int64_t> result = run_sync(entry, ctx, *fetch);
+    dispatching_thread() = nullptr;
+    if (!waits_for_host(result, *fetch)) co_return result;
+  }
 }
 
 void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
@@ -49,7 +77,20 @@ void run_syscall(Thread& t, uint64_t nr, const uint64_t (&args)[6]) {
   if (entry && entry->sync) {
     SyscallContext ctx{t, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}};
     ctx.start_tsc = start;
-    complete_syscall(ctx, entry->sync(ctx));
+    auto fetch = std::make_unique<fs::HostFetch>();
+    ErrorOr<int64_t> result = run_sync(*entry, ctx, *fetch);
+    if (!waits_for_host(result, *fetch)) {
+      complete_syscall(ctx, std::move(result));
+      return;
+    }
+    // The walk left a host lookup to io_uring: run it, then the handler again.
+    auto* actx = new SyscallContext(ctx);
+    spawn(fetch_and_retry(*entry, *actx, std::move(fetch)), [actx](ErrorOr<int64_t> r) {
+      complete_syscall(*actx, std::move(r));
+      delete actx;
+    });
+    if (t.in_syscall && !t.stub_waiter && !t.process().zombie)
+      t.process().stub().slot(t.slot_index())->sleep_hint = 1;
     return;
   }
   if (entry && entry->async) {

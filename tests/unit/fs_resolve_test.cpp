@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fs/file.h"
+#include "fs/host_fs.h"
 #include "fs/vfs.h"
 
 using namespace moat;
@@ -211,4 +212,41 @@ TEST_CASE("fs: permission checks follow generic_permission", "[fs]") {
   CHECK(!check_access(st, root, X_OK).is_error());
   st.st_mode = S_IFDIR | 0000;
   CHECK(!check_access(st, root, X_OK).is_error());
+}
+
+TEST_CASE("fs: host nodes are cached and revalidated against the host", "[fs][cache]") {
+  Fixture f;
+  auto a = f.resolve("/etc/passwd");
+  auto b = f.resolve("/etc/passwd");
+  REQUIRE(!a.is_error());
+  REQUIRE(!b.is_error());
+  CHECK(&a.value().node() == &b.value().node());  // one live node per name
+  // The host replaces the file behind the sandbox: the next lookup sees it.
+  std::ofstream(f.tree.root / "etc" / "passwd.new") << "replaced";
+  std::filesystem::rename(f.tree.root / "etc" / "passwd.new", f.tree.root / "etc" / "passwd");
+  auto c = f.resolve("/etc/passwd");
+  REQUIRE(!c.is_error());
+  CHECK(&c.value().node() != &a.value().node());
+  CHECK(read_all(c.value()) == "replaced");
+  std::filesystem::remove(f.tree.root / "etc" / "passwd");
+  CHECK(f.error_of("/etc/passwd") == Errno::NOENT);
+}
+
+TEST_CASE("fs: a handler's walk leaves uncached host lookups to io_uring", "[fs][cache]") {
+  Fixture f;
+  HostFetch fetch;
+  {
+    HostFetch::Scope scope(fetch);
+    CHECK(f.error_of("/a/b") == Errno::FetchHost);
+    CHECK(fetch.pending());
+  }
+  // Once the names are cached (here by a walk outside any handler), the
+  // same walk needs nothing from the host but revalidation.
+  REQUIRE(f.error_of("/a/b") == Errno::Ok);
+  HostFetch again;
+  HostFetch::Scope scope(again);
+  CHECK(f.error_of("/a/b") == Errno::Ok);
+  CHECK(!again.pending());
+  // Mount points and synthetic filesystems never wait for the host.
+  CHECK(f.error_of("/proc") == Errno::Ok);
 }
