@@ -257,7 +257,7 @@ void parse_mounts(const json& v, Spec& spec) {
         std::string opt = data.substr(pos, comma - pos);
         pos = comma + 1;
         std::string key = opt.substr(0, opt.find('='));
-        if (key != "size" && key != "mode")
+        if (key != "size" && key != "mode" && key != "uid" && key != "gid")
           spec.unsupported.push_back(field + " (tmpfs on " + m.destination + "): option " + opt + " not applied");
       }
     }
@@ -369,10 +369,6 @@ void parse_hooks(const json& h, Spec& spec) {
         if (t <= 0) throw Invalid{field + ".timeout: must be positive"};
         hook.timeout = static_cast<int>(std::min<int64_t>(t, INT32_MAX));
       }
-      // Their path resolves inside the container, where moat would have to
-      // run a host program: not done.
-      if (list == &spec.hooks.start_container)
-        spec.unsupported.push_back(field + " (" + hook.path + "): not run (startContainer hooks run inside the container)");
       list->push_back(std::move(hook));
     }
   }
@@ -394,7 +390,8 @@ void parse_linux(const json& lj, Spec& spec) {
       for (const char* t : kTypes) known |= ns.type == t;
       if (!known) throw Invalid{field + ".type: unknown namespace type \"" + ns.type + "\""};
       if (auto* p = member(nj, "path")) ns.path = string_at(*p, field + ".path");
-      if (!ns.path.empty())
+      // A network namespace's path is joined by the sentry (runtime/netns.h).
+      if (!ns.path.empty() && ns.type != "network")
         spec.unsupported.push_back(field + " (" + ns.type + " " + ns.path +
                                    "): not joined (the sandbox has its own " + ns.type + " namespace)");
       spec.namespaces.push_back(std::move(ns));
@@ -405,8 +402,13 @@ void parse_linux(const json& lj, Spec& spec) {
       spec.unsupported.push_back(std::string("linux.") + key + ": not applied (guest ids are the sandbox's own)");
   if (auto* r = member(lj, "resources")) parse_resources(*r, spec);
   if (auto* v = member(lj, "cgroupsPath")) spec.cgroups_path = string_at(*v, "linux.cgroupsPath");
-  if (auto* v = member(lj, "sysctl"); v && (!v->is_object() || !v->empty()))
-    spec.unsupported.push_back("linux.sysctl: not applied");
+  if (auto* v = member(lj, "sysctl")) {
+    object_at(*v, "linux.sysctl");
+    for (const auto& [name, value] : v->items()) {
+      spec.sysctl.emplace_back(name, string_at(value, "linux.sysctl." + name));
+      if (auto error = sysctl_error(name, spec.namespaces)) throw Invalid{"linux.sysctl: " + *error};
+    }
+  }
   if (member(lj, "seccomp"))
     spec.unsupported.push_back(
         "linux.seccomp: the profile is not applied (every guest syscall is served by moat's sentry instead)");
@@ -637,6 +639,38 @@ std::optional<int> parse_signal(std::string_view text) {
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::optional<std::string> sysctl_error(std::string_view name, const std::vector<Namespace>& namespaces) {
+  // runc takes "net/ipv4/ip_forward" as "net.ipv4.ip_forward".
+  std::string dotted(name);
+  for (char& c : dotted)
+    if (c == '/') c = '.';
+  auto has = [&](const char* type) {
+    for (const Namespace& ns : namespaces)
+      if (ns.type == type) return true;
+    return false;
+  };
+  std::string quoted = "sysctl \"" + std::string(name) + "\"";
+  static constexpr const char* kIpc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  bool ipc = dotted.rfind("fs.mqueue.", 0) == 0;
+  for (const char* k : kIpc) ipc |= dotted == k;
+  if (ipc) {
+    if (has("ipc")) return std::nullopt;
+    return quoted + " is not allowed in the hosts ipc namespace";
+  }
+  if (dotted.rfind("net.", 0) == 0) {
+    // runc also refuses a path that names the host's own namespace; the
+    // sentry finds that out when it joins (runtime/netns.h), not here.
+    if (has("network")) return std::nullopt;
+    return quoted + " not allowed in host network namespace";
+  }
+  if (has("uts")) {
+    if (dotted == "kernel.domainname") return std::nullopt;
+    if (dotted == "kernel.hostname") return quoted + " is not allowed as it conflicts with the OCI \"hostname\" field";
+  }
+  return quoted + " is not in a separate kernel namespace";
 }
 
 std::optional<std::string> container_id_error(std::string_view id) {

@@ -53,6 +53,9 @@ struct ProcessSpec {
   std::optional<ConsoleSize> console_size;
   User user;
   std::vector<std::string> args;
+  // The executable when it is not args[0] (a startContainer hook's path);
+  // never read from JSON.
+  std::string path;
   std::vector<std::string> env;
   std::string cwd = "/";
   std::vector<Rlimit> rlimits;
@@ -136,6 +139,9 @@ struct Spec {
   std::vector<std::string> readonly_paths;
   std::string cgroups_path;  // linux.cgroupsPath as written
   Resources resources;
+  // linux.sysctl in file order, names as written ("net.ipv4.ip_forward" or
+  // "net/ipv4/ip_forward"); checked as runc checks them (sysctl_error).
+  std::vector<std::pair<std::string, std::string>> sysctl;
   Hooks hooks;
   // In file order (state JSON repeats them).
   std::vector<std::pair<std::string, std::string>> annotations;
@@ -176,6 +182,12 @@ std::optional<int> rlimit_resource(std::string_view name);
 // A signal as `kill` takes it: a number (1-64), a name with or without SIG
 // ("TERM", "SIGTERM", "term") or RTMIN+N / RTMAX-N. nullopt when invalid.
 std::optional<int> parse_signal(std::string_view text);
+
+// runc's check of one linux.sysctl name against the namespaces the spec
+// asks for (libcontainer's validator): only sysctls of a namespace the
+// container has of its own, and never kernel.hostname (the hostname field
+// says it). The error names the sysctl; nullopt when it is allowed.
+std::optional<std::string> sysctl_error(std::string_view name, const std::vector<Namespace>& namespaces);
 
 // Container IDs (runc's rule): non-empty, only [A-Za-z0-9_+,.-], not "." or
 // "..", and at most NAME_MAX (255) bytes since each names a directory.

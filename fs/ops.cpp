@@ -16,7 +16,9 @@ namespace moat::fs {
 namespace {
 
 ErrorOr<Vfs*> ensure_vfs(Sandbox& sandbox) {
-  if (!sandbox.has_vfs()) sandbox.set_vfs(TRY(Vfs::create(sandbox.config().root_dir, sandbox.config().root_overlay)));
+  if (!sandbox.has_vfs())
+    sandbox.set_vfs(TRY(Vfs::create(sandbox.config().root_dir, sandbox.config().root_overlay,
+                                    sandbox.config().root_overlay_dir)));
   return &sandbox.vfs();
 }
 

@@ -1,14 +1,18 @@
 #pragma once
 // overlay: the sandbox's writable root, in the manner of Linux overlayfs.
 // The lower layer is the host's root (HostNode, never written); the upper
-// layer is a private tmpfs in memory. The guest may write anywhere; the host
-// tree never changes.
+// layer is either a private tmpfs in memory (moat do's default: the changes
+// vanish with the sandbox) or a writable host directory (a HostNode root:
+// the changes persist there, and a later sandbox over the same directory
+// starts from them). The guest may write anywhere; the lower tree never
+// changes.
 //
 // - A lookup looks in the upper directory first, then in the lower one.
 // - Copy-up: the first change to a lower object (open for writing, truncate,
-//   chmod, chown, utimens, link, rename) copies it, content and metadata,
-//   into the upper layer, its parent directories first. The copy keeps the
-//   lower inode number (st_ino stays stable across copy-up).
+//   chmod, chown, utimens, link, rename, xattr changes) copies it, content,
+//   metadata and extended attributes, into the upper layer, its parent
+//   directories first. The copy keeps the lower inode number (st_ino stays
+//   stable across copy-up).
 // - Whiteouts: removing a name the lower layer has leaves a whiteout in the
 //   upper directory (a character device 0/0, as overlayfs does), which hides
 //   it. A directory made where a whiteout was is opaque: the lower directory
@@ -17,11 +21,24 @@
 // - rename of a directory that has lower content is EXDEV (overlayfs without
 //   redirect_dir); mv and friends then copy.
 //
+// In a host upper directory these records follow overlayfs mounted with
+// "userxattr", so that the directory reads the same on the next run: a
+// whiteout is a character device 0/0 (or, where the host refuses mknod, an
+// empty regular file with user.overlay.whiteout, its directory marked
+// user.overlay.opaque="x"), an opaque directory has user.overlay.opaque="y",
+// and a copy keeps the inode number it shows in user.overlay.moat.ino.
+// Those user.overlay.* attributes are never shown to the guest, and no other
+// name is kept in the directory (no work directory: a regular file is copied
+// into an O_TMPFILE and linked into place, so no half copy ever shows).
+// When the upper directory lies inside the lower tree, the lower layer never
+// shows it.
+//
 // OverlayNodes are made per lookup (like HostNodes); all persistent state is
-// in the upper tmpfs. A node made before its object was copied up finds the
+// in the upper layer. A node made before its object was copied up finds the
 // upper copy on its next use (OverlayFs::generation says when to look again).
 //
-// Lock order: OverlayFs::lock -> TmpFs::lock. The overlay lock is held
+// Lock order: OverlayFs::lock -> TmpFs::lock (a memory upper layer) or the
+// hostfs's locks (a host upper directory). The overlay lock is held
 // across a whole operation (copy-up, whiteout, the upper change), never
 // across a co_await.
 
@@ -43,13 +60,21 @@ class OverlayNode final : public Node {
   // An overlay of a fresh in-memory upper layer over lower_root (a
   // directory node, read-only). dev: what stat reports as st_dev.
   static ErrorOr<RefPtr<Node>> create_root(RefPtr<Node> lower_root, dev_t dev);
+  // An overlay whose upper layer is upper_root, the root of a writable
+  // hostfs (HostNode::create_root(dir, true)), which may hold the upper
+  // layer of an earlier run. upper_in_lower: the upper directory's path
+  // relative to the lower root ("var/tmp/up") when it lies inside the lower
+  // tree, which the lower layer then never shows; empty otherwise.
+  static ErrorOr<RefPtr<Node>> create_root(RefPtr<Node> lower_root, RefPtr<Node> upper_root, dev_t dev,
+                                           std::string_view upper_in_lower = {});
 
   const FsInfo& fs_info() const override;
   ErrorOr<struct stat> stat() const override;
   ErrorOr<struct statfs> statfs() const override;
   ErrorOr<RefPtr<Node>> lookup(const Caller&, std::string_view name) override;
-  // Asks the layers: the lower one's hostfs may leave the lookup to io_uring.
+  // Asks the layers: a hostfs layer may leave the lookup to io_uring.
   bool defer_lookup(HostFetch& fetch, std::string_view name) override;
+  void drop_caches() override;
   ErrorOr<std::string> readlink(const Caller&) const override;
   ErrorOr<std::vector<DirEntry>> list(const Caller&) const override;
   ErrorOr<RefPtr<File>> open(const Caller&, const Location& loc, int flags) override;
@@ -68,28 +93,33 @@ class OverlayNode final : public Node {
   ErrorOr<void> chown(const Caller&, uid_t uid, gid_t gid) override;
   ErrorOr<void> set_times(const Caller&, const struct timespec& atime, const struct timespec& mtime) override;
   ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
-  ErrorOr<void> fsync() override { return {}; }
+  // The upper copy's (a host upper directory's file reaches the disk).
+  ErrorOr<void> fsync() override;
   // Extended attributes: the upper copy's once there is one, else the lower
-  // object's. A change copies up; the first one made here brings the lower
-  // object's attributes along (FIXME: other copy-ups leave them behind).
+  // object's (every copy-up brings them along). A change copies up.
   ErrorOr<std::string> getxattr(std::string_view name) const override;
   ErrorOr<std::vector<std::string>> listxattr() const override;
   ErrorOr<void> setxattr(std::string_view name, std::string_view value, int flags) override;
   ErrorOr<void> removexattr(std::string_view name) override;
 
  private:
-  // The upper object for an xattr change, with the lower attributes copied.
-  ErrorOr<RefPtr<TmpNode>> copy_up_xattrs_locked();
   OverlayNode(std::shared_ptr<OverlayFs> fs, RefPtr<OverlayNode> parent, std::string name, mode_t type,
-              RefPtr<TmpNode> upper, RefPtr<Node> lower)
+              RefPtr<Node> upper, RefPtr<Node> lower)
       : Node(type), m_fs(std::move(fs)), m_parent(std::move(parent)), m_name(std::move(name)),
         m_upper(std::move(upper)), m_lower(std::move(lower)) {}
 
   enum class CopyData { Yes, No };
   // The upper object, if the node has one now. Needs the overlay lock.
-  RefPtr<TmpNode> upper_locked() const;
+  RefPtr<Node> upper_locked() const;
   // The upper object, copied up (with its parents) if it has none yet.
-  ErrorOr<RefPtr<TmpNode>> copy_up_locked(CopyData data = CopyData::Yes);
+  ErrorOr<RefPtr<Node>> copy_up_locked(CopyData data = CopyData::Yes);
+  // Fills a fresh upper copy of this node: content, owner, extended
+  // attributes, mode, times and the inode number.
+  ErrorOr<void> fill_copy_locked(Node& copy, const struct stat& lower_st, CopyData data);
+  // The lower object `name` of this directory, unless it is the upper
+  // directory itself (ENOENT then, as for names the lower layer lacks).
+  ErrorOr<RefPtr<Node>> lower_lookup_locked(std::string_view name) const;
+  bool hides_locked(std::string_view name) const;
   // Whether the lower layer has `name` in this directory, visible (the
   // upper directory is not opaque).
   bool lower_has_locked(std::string_view name) const;
@@ -98,18 +128,19 @@ class OverlayNode final : public Node {
   // The merged directory has no entries but "." and "..".
   ErrorOr<bool> empty_locked() const;
   // Removes the whiteouts an upper directory holds (before it goes).
-  ErrorOr<void> clear_whiteouts_locked(TmpNode& dir) const;
+  ErrorOr<void> clear_whiteouts_locked(Node& dir) const;
   // Makes `name` free in the upper directory for a new entry; returns
   // whether a whiteout stood there.
-  ErrorOr<bool> take_whiteout_locked(TmpNode& dir, std::string_view name) const;
+  ErrorOr<bool> take_whiteout_locked(Node& dir, std::string_view name) const;
   ErrorOr<struct stat> stat_locked() const;
 
   std::shared_ptr<OverlayFs> m_fs;
   RefPtr<OverlayNode> m_parent;  // null for the root
   std::string m_name;
   // Guarded by m_fs->lock.
-  mutable RefPtr<TmpNode> m_upper;
+  mutable RefPtr<Node> m_upper;
   mutable uint64_t m_upper_checked = 0;  // the generation when no upper was found
+  mutable ino_t m_upper_ino = 0;  // what stat shows for m_upper (0: not known yet)
   RefPtr<Node> m_lower;  // null for objects only the upper layer has
 };
 

@@ -291,6 +291,71 @@ RefPtr<Node> create_sys_tree() {
   return sys;
 }
 
+// A /proc/sys directory with the sandbox's linux.sysctl values
+// (SandboxConfig::sysctls, keyed by the path below /proc/sys) over the
+// fixed entries of create_sys_tree(): a sysctl the fixed tree has shows
+// the spec's value, one it lacks appears (with its directories).
+class SysctlDir final : public DynDir {
+ public:
+  SysctlDir(ino_t ino, std::string prefix, RefPtr<Node> fixed)
+      : DynDir(ino, 0555), m_prefix(std::move(prefix)), m_fixed(std::move(fixed)) {}
+
+  ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {
+    std::string path = m_prefix + std::string(name);
+    RefPtr<Node> fixed;
+    if (m_fixed)
+      if (auto r = m_fixed->lookup(caller, name); !r.is_error()) fixed = r.release_value();
+    if (const auto* sysctls = overrides(caller)) {
+      if (auto it = sysctls->find(path); it != sysctls->end() && (!fixed || !fixed->is_dir())) {
+        ino_t ino = fixed ? TRY(fixed->stat()).st_ino : dynamic_ino(path);
+        return sysctl(ino, 0644, [text = it->second](const Caller&) -> ErrorOr<std::string> { return text; });
+      }
+      if (has_below(*sysctls, path) && (!fixed || fixed->is_dir()))
+        return make_ref<SysctlDir>(fixed ? TRY(fixed->stat()).st_ino : dynamic_ino(path), path + "/", fixed);
+    }
+    if (!fixed) return Errno::NOENT;
+    return fixed;
+  }
+
+  ErrorOr<struct stat> stat() const override { return m_fixed ? m_fixed->stat() : DynDir::stat(); }
+
+  ErrorOr<std::vector<DirEntry>> list(const Caller& caller) const override {
+    std::vector<DirEntry> out;
+    if (m_fixed) out = TRY(m_fixed->list(caller));
+    else out = {{".", m_ino, DT_DIR}, {"..", m_ino, DT_DIR}};
+    const auto* sysctls = overrides(caller);
+    if (!sysctls) return out;
+    for (auto it = sysctls->lower_bound(m_prefix); it != sysctls->end() && it->first.rfind(m_prefix, 0) == 0; ++it) {
+      std::string rest = it->first.substr(m_prefix.size());
+      size_t slash = rest.find('/');
+      std::string name = rest.substr(0, slash);
+      bool known = false;
+      for (const DirEntry& e : out) known |= e.name == name;
+      if (!known && !name.empty())
+        out.push_back(DirEntry{name, dynamic_ino(m_prefix + name), slash == std::string::npos ? DT_REG : DT_DIR});
+    }
+    return out;
+  }
+
+ private:
+  static const std::map<std::string, std::string>* overrides(const Caller& caller) {
+    if (!caller.process) return nullptr;
+    const auto& sysctls = caller.process->sandbox().config().sysctls;
+    return sysctls.empty() ? nullptr : &sysctls;
+  }
+  static bool has_below(const std::map<std::string, std::string>& sysctls, const std::string& path) {
+    auto it = sysctls.lower_bound(path + "/");
+    return it != sysctls.end() && it->first.rfind(path + "/", 0) == 0;
+  }
+  // Below the pid directories' numbers (pid << 32), above the fixed ones.
+  static ino_t dynamic_ino(const std::string& path) {
+    return static_cast<ino_t>(0x80000000u | (std::hash<std::string>{}(path) & 0x7fffffffu));
+  }
+
+  std::string m_prefix;  // "" for /proc/sys, "net/" for /proc/sys/net
+  RefPtr<Node> m_fixed;  // the fixed directory of this path, if any
+};
+
 class ProcRoot final : public DynDir {
  public:
   ProcRoot() : DynDir(kRootIno, 0555) {
@@ -321,7 +386,9 @@ class ProcRoot final : public DynDir {
           return "Linux version " + host_release() + " (moat@moat) (moat sandbox) #1 SMP moat\n";
         }));
     add("filesystems", text(kFilesystemsIno, kFilesystems));
-    add("sys", create_sys_tree());
+    RefPtr<Node> sys = create_sys_tree();
+    ino_t sys_ino = sys->stat().value().st_ino;
+    add("sys", make_ref<SysctlDir>(sys_ino, "", std::move(sys)));
   }
 
   ErrorOr<RefPtr<Node>> lookup(const Caller& caller, std::string_view name) override {

@@ -4,6 +4,7 @@
 #include <sys/sysmacros.h>
 
 #include <climits>
+#include <cstdlib>
 
 #include "fs/file.h"
 #include "fs/host_fd_file.h"
@@ -15,10 +16,40 @@
 
 namespace moat::fs {
 
-ErrorOr<std::unique_ptr<Vfs>> Vfs::create(const std::string& host_root, RootOverlay overlay) {
+namespace {
+
+// The upper directory's path relative to the lower root when it lies inside
+// it ("" when not); EINVAL when the lower root is the upper directory or
+// lies inside it (the lower tree would change with the upper layer).
+ErrorOr<std::string> upper_in_lower(const std::string& host_root, const std::string& upper_dir) {
+  char* lower_real = ::realpath(host_root.c_str(), nullptr);
+  if (!lower_real) return last_host_errno();
+  std::string lower(lower_real);
+  free(lower_real);
+  char* upper_real = ::realpath(upper_dir.c_str(), nullptr);
+  if (!upper_real) return last_host_errno();
+  std::string upper(upper_real);
+  free(upper_real);
+  auto inside = [](const std::string& path, const std::string& dir) {
+    return dir == "/" || path == dir || path.rfind(dir + "/", 0) == 0;
+  };
+  if (inside(lower, upper)) return Errno::INVAL;
+  if (!inside(upper, lower)) return std::string();
+  return upper.substr(lower == "/" ? 1 : lower.size() + 1);
+}
+
+}  // namespace
+
+ErrorOr<std::unique_ptr<Vfs>> Vfs::create(const std::string& host_root, RootOverlay overlay,
+                                          const std::string& upper_dir) {
   auto vfs = std::make_unique<Vfs>();
   RefPtr<Node> root = TRY(HostNode::create_root(host_root));
   if (overlay == RootOverlay::Memory) root = TRY(OverlayNode::create_root(root, makedev(0, 33)));
+  if (overlay == RootOverlay::HostDir) {
+    std::string hidden = TRY(upper_in_lower(host_root, upper_dir));
+    RefPtr<Node> upper = TRY(HostNode::create_root(upper_dir, /*writable=*/true));
+    root = TRY(OverlayNode::create_root(root, std::move(upper), makedev(0, 33), hidden));
+  }
   // The mount flags mirror what a Linux system has: nosuid and friends on the
   // pseudo filesystems (fs/mounts.h shows them).
   auto add = [&](const char* path, RefPtr<Node> node, const char* source, unsigned long flags, const char* data) {

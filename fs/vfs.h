@@ -45,8 +45,10 @@ constexpr int kMaxSymlinks = 40;  // MAXSYMLINKS
 
 class Vfs {
  public:
+  // upper_dir: the host directory of RootOverlay::HostDir's upper layer.
   static ErrorOr<std::unique_ptr<Vfs>> create(const std::string& host_root,
-                                              RootOverlay overlay = RootOverlay::None);
+                                              RootOverlay overlay = RootOverlay::None,
+                                              const std::string& upper_dir = {});
   Vfs();
   ~Vfs();
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/logging.h"
+#include "runtime/netns.h"
 #include "sentry/kernel/sandbox.h"
 
 namespace moat::cli {
@@ -24,6 +25,7 @@ struct GlobalOptions {
   log::Options log;
   StraceMode strace = StraceMode::Off;
   bool no_overlay = false;  // --overlay none: a writable root stays read-only
+  runtime::NetworkFlag network = runtime::NetworkFlag::Unset;  // --network
   std::vector<std::string> ignored_flags;  // accepted for compatibility
 };
 

@@ -156,7 +156,8 @@ std::optional<std::string> apply_spec_mounts(Sandbox& sandbox, const oci::Spec& 
         if (comma == std::string::npos) comma = opts.data.size();
         std::string opt = opts.data.substr(pos, comma - pos);
         pos = comma + 1;
-        if (opt.rfind("size=", 0) == 0 || opt.rfind("mode=", 0) == 0) data += (data.empty() ? "" : ",") + opt;
+        for (const char* key : {"size=", "mode=", "uid=", "gid="})
+          if (opt.rfind(key, 0) == 0) data += (data.empty() ? "" : ",") + opt;
       }
       auto parsed = fs::parse_tmpfs_options(data);
       if (parsed.is_error()) return mount_error(m, i, "tmpfs options \"" + data + "\"", parsed.error());
@@ -170,6 +171,13 @@ std::optional<std::string> apply_spec_mounts(Sandbox& sandbox, const oci::Spec& 
           mode = st.value().st_mode & 07777;
       if (auto r = vfs.mount_tmpfs(m.destination, size, mode); r.is_error())
         return mount_error(m, i, "tmpfs", r.error());
+      // uid= and gid= own the new tmpfs's root (tmpfs(5)).
+      if (parsed.value().uid || parsed.value().gid) {
+        auto root = vfs.resolve(root_caller, top, top, m.destination, fs::kFollowLast);
+        if (root.is_error()) return mount_error(m, i, "finding the new tmpfs", root.error());
+        if (auto r = root.value().node().chown(root_caller, parsed.value().uid, parsed.value().gid); r.is_error())
+          return mount_error(m, i, "tmpfs uid=/gid=", r.error());
+      }
     }
     unsigned long extra = opts.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | (kind == oci::MountKind::Tmpfs ? MS_RDONLY : 0));
     if (extra) {
@@ -193,6 +201,35 @@ std::optional<std::string> apply_spec_mounts(Sandbox& sandbox, const oci::Spec& 
   return std::nullopt;
 }
 
+// linux.sysctl: "net.ipv4.ip_forward" (or "net/ipv4/ip_forward") as the
+// path below /proc/sys.
+std::string sysctl_path(const std::string& name) {
+  std::string path = name;
+  for (char& c : path)
+    if (c == '.') c = '/';
+  return path;
+}
+
+// A sysctl's value as the kernel shows it once written: a list of numbers
+// ("32768 60999") separated by tabs, then a newline.
+std::string sysctl_text(const std::string& value) {
+  std::vector<std::string> words;
+  bool numbers = true;
+  for (size_t pos = 0; pos < value.size();) {
+    size_t start = value.find_first_not_of(" \t\n", pos);
+    if (start == std::string::npos) break;
+    size_t end = value.find_first_of(" \t\n", start);
+    if (end == std::string::npos) end = value.size();
+    words.push_back(value.substr(start, end - start));
+    numbers &= words.back().find_first_not_of("-0123456789") == std::string::npos;
+    pos = end;
+  }
+  if (!numbers || words.empty()) return value + "\n";
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : "\t") + w;
+  return out + "\n";
+}
+
 LaunchSpec launch_spec(const ContainerOptions& o) {
   const oci::ProcessSpec& ps = o.spec.process;
   LaunchSpec spec;
@@ -211,6 +248,13 @@ LaunchSpec launch_spec(const ContainerOptions& o) {
       (o.spec.root_readonly && !late_read_only) || o.no_overlay ? RootOverlay::None : RootOverlay::Memory;
   if (!o.spec.hostname.empty()) spec.config.hostname = o.spec.hostname;
   if (!o.spec.domainname.empty()) spec.config.domainname = o.spec.domainname;
+  runtime::choose_network(o.network, o.spec.namespaces, spec.config);
+  for (const auto& [name, value] : o.spec.sysctl) {
+    std::string path = sysctl_path(name);
+    spec.config.sysctls[path] = sysctl_text(value);
+    // runc writes the sysctls after setting the domain name: they win.
+    if (path == "kernel/domainname") spec.config.domainname = value;
+  }
   spec.argv = ps.args;
   spec.envp = ps.env;
   spec.path_env = kDefaultPath;
@@ -261,6 +305,19 @@ std::string exec_error_message(const oci::ProcessSpec& ps, const LaunchError& e)
   return "unable to start container process: exec: \"" + cmd + "\": " + reason;
 }
 
+// runc refuses net.* sysctls for a container in the host's network
+// namespace, also when the spec's path names that namespace.
+std::string check_net_sysctls(const SandboxConfig& config, const oci::Spec& spec) {
+  if (config.network != NetworkMode::Join) return {};
+  struct stat ns, self;
+  if (::stat(config.netns_path.c_str(), &ns) != 0 || ::stat("/proc/self/ns/net", &self) != 0) return {};
+  if (ns.st_dev != self.st_dev || ns.st_ino != self.st_ino) return {};
+  for (const auto& [name, value] : spec.sysctl)
+    if (sysctl_path(name).rfind("net/", 0) == 0)
+      return "linux.sysctl: sysctl \"" + name + "\" not allowed in host network namespace";
+  return {};
+}
+
 enum class Mode { Detached, Foreground };
 
 // The sentry's life: set-up, waiting for start, running, exit status.
@@ -301,6 +358,7 @@ class Sentry {
   void record(Status status, int exit_status = -1);
   std::string join_cgroup();
   std::string run_create_hooks();
+  std::string run_start_container_hooks();
   void run_poststart_hooks();
   std::optional<int> on_signal(int sig);
   std::optional<int> serve_connection(UniqueFd& conn);
@@ -321,6 +379,7 @@ class Sentry {
   std::function<void(std::function<void()>)> poster();
 
   std::unique_ptr<GuestLaunch> m_launch;
+  bool m_start_requested = false;
   std::vector<std::unique_ptr<ExecSession>> m_execs;
   UniqueFd m_console;  // the host pty from --console-socket
   std::unique_ptr<cli::HostTerminal> m_terminal;
@@ -363,6 +422,79 @@ std::string Sentry::run_create_hooks() {
   for (auto [kind, list] : {std::pair{"prestart", &hooks.prestart}, std::pair{"createRuntime", &hooks.create_runtime},
                             std::pair{"createContainer", &hooks.create_container}})
     if (auto error = run_hooks(kind, *list, state); !error.empty()) return "error running hook: " + error;
+  return {};
+}
+
+// startContainer hooks (config.md): after `start`, inside the container,
+// before its process runs. runc runs them from its init, in the container's
+// namespaces with the process's user, capabilities and working directory;
+// moat runs each as a guest process of the sandbox (its path resolved in
+// the container's root) with the state JSON on stdin, as the init sees it
+// (pid 1, status created), and keeps its output for the error. Returns
+// runc's message for the first one that fails.
+std::string Sentry::run_start_container_hooks() {
+  const auto& hooks = m_options.spec.hooks.start_container;
+  ContainerState st = snapshot(Status::Created);
+  st.pid = 1;
+  std::string state = state_json(st, Status::Created).dump();
+  for (size_t i = 0; i < hooks.size(); i++) {
+    const oci::Hook& hook = hooks[i];
+    std::string name = "error running hook #" + std::to_string(i) + ": ";
+    oci::ProcessSpec ps = m_options.spec.process;
+    ps.terminal = false;
+    ps.args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    ps.path = hook.path;
+    ps.env = hook.env;
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0) return name + strerror(errno);
+    UniqueFd in_r(in[0]), in_w(in[1]);
+    if (::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0) return name + strerror(errno);
+    UniqueFd out_r(out[0]), out_w(out[1]);
+    if (::pipe2(err, O_CLOEXEC | O_NONBLOCK) != 0) return name + strerror(errno);
+    UniqueFd err_r(err[0]), err_w(err[1]);
+    // The write ends of the output pipes go blocking to the hook.
+    ::fcntl(out_w.get(), F_SETFL, 0);
+    ::fcntl(err_w.get(), F_SETFL, 0);
+    std::vector<UniqueFd> stdio;
+    stdio.push_back(std::move(in_r));
+    stdio.push_back(std::move(out_w));
+    stdio.push_back(std::move(err_w));
+    auto started = start_exec_process(*m_launch, ps, std::move(stdio));
+    if (auto* e = std::get_if<std::string>(&started)) return name + *e;
+    auto& proc = std::get<ExecStarted>(started);
+    // The state fits in the pipe; a hook that does not read it is fine.
+    [[maybe_unused]] ssize_t n = ::write(in_w.get(), state.data(), state.size());
+    in_w.reset();
+    std::string output[2];
+    auto drain = [&] {
+      char buf[4096];
+      for (int k = 0; k < 2; k++) {
+        int fd = k == 0 ? out_r.get() : err_r.get();
+        ssize_t got;
+        while ((got = ::read(fd, buf, sizeof buf)) > 0) output[k].append(buf, static_cast<size_t>(got));
+      }
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(hook.timeout.value_or(60));
+    bool timed_out = false;
+    for (;;) {
+      pollfd fds[3] = {{proc.stub_pidfd.get(), POLLIN, 0}, {out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+      ::poll(fds, 3, 50);
+      drain();
+      if (fds[0].revents & POLLIN) break;
+      if (!timed_out && std::chrono::steady_clock::now() > deadline) {
+        timed_out = true;
+        signal_exec_process(*m_launch, proc.guest_pid, SIGKILL);
+      }
+    }
+    while (::waitpid(proc.stub_pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    drain();
+    int status = finish_exec_process(*m_launch, proc.guest_pid);
+    if (timed_out) return name + "error running hook: timeout after " + std::to_string(hook.timeout.value_or(60)) + "s";
+    if (status == 0) continue;
+    std::string how = status > 128 ? "signal " + std::to_string(status - 128) : "exit status " + std::to_string(status);
+    return name + "error running hook: " + how + ", stdout: " + output[0] + ", stderr: " + output[1];
+  }
   return {};
 }
 
@@ -535,8 +667,26 @@ std::optional<int> Sentry::serve_connection(UniqueFd& conn) {
     return std::nullopt;
   }
   if (req == "start") {
-    if (m_launch->started()) {
+    if (m_launch->started() || m_start_requested) {
       send_reply(conn.get(), "error cannot start an already running container");
+      return std::nullopt;
+    }
+    m_start_requested = true;
+    if (!m_options.spec.hooks.start_container.empty()) {
+      // As with runc, `start` succeeds once the container is told to go;
+      // a failing startContainer hook then ends it (status 1) before its
+      // process runs, the error on the container's stderr.
+      record(Status::Running);
+      send_reply(conn.get(), "ok");
+      if (auto error = run_start_container_hooks(); !error.empty()) {
+        std::string line = error + "\n";
+        [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+        log::debug("container " + m_options.id + ": " + error);
+        return 1;
+      }
+      m_launch->start();
+      start_terminal();
+      run_poststart_hooks();
       return std::nullopt;
     }
     m_launch->start();
@@ -584,6 +734,7 @@ int Sentry::run() {
   auto signals = install_signal_forwarding(&error);
   if (!signals) return fail(error, 1);
   LaunchSpec launch = launch_spec(m_options);
+  if (auto error = check_net_sysctls(launch.config, spec); !error.empty()) return fail(error, 1);
   if (m_terminal) {
     launch.after_fs = [this, inner = launch.after_fs](Process& p) -> std::optional<std::string> {
       if (inner)
@@ -598,11 +749,19 @@ int Sentry::run() {
   // runc's wording for a command that cannot run, which Docker turns into
   // exit status 127 or 126; runc itself fails with 1.
   if (auto e = m_launch->prepare()) return fail(exec_error_message(spec.process, *e), 1);
+  // The sentry's main thread is in the sandbox's network namespace now.
+  for (const std::string& w : runtime::apply_net_sysctls(m_launch->sandbox().config())) log::warning(w);
   auto listener = listen_control(m_dir.path(), &error);
   if (!listener) return fail(error, 1);
 
   if (m_mode == Mode::Foreground) {
     if (auto e = run_create_hooks(); !e.empty()) return fail(e, 1);
+    record(Status::Running);
+    if (auto error = run_start_container_hooks(); !error.empty()) {
+      std::string line = error + "\n";
+      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+      return 1;
+    }
     m_launch->start();
     start_terminal();
     record(Status::Running);

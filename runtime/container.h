@@ -12,6 +12,7 @@
 
 #include "base/unique_fd.h"
 #include "config/oci_spec.h"
+#include "runtime/netns.h"
 #include "sentry/kernel/sandbox.h"
 
 namespace moat::runtime {
@@ -28,6 +29,7 @@ struct ContainerOptions {
   // A root that is not read-only gets an in-memory overlay (its writes
   // vanish with the container), unless the caller asked for none.
   bool no_overlay = false;
+  NetworkFlag network = NetworkFlag::Unset;  // moat's --network
   std::string created;  // set by create_container and run_container
 };
 

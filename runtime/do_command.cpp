@@ -23,6 +23,7 @@
 #include "fs/vfs.h"
 #include "runtime/cli.h"
 #include "runtime/guest_launch.h"
+#include "runtime/netns.h"
 #include "runtime/terminal.h"
 #include "sentry/kernel/exec.h"
 #include "sentry/kernel/process.h"
@@ -39,7 +40,7 @@ void print_usage(FILE* out) {
           "moat: a sandboxed container runtime\n"
           "\n"
           "Usage:\n"
-          "  moat do [-t] [--root-dir DIR] [--overlay memory|none] [--bind HOST:GUEST[:ro]]...\n"
+          "  moat do [-t] [--root-dir DIR] [--overlay memory|dir:PATH|none] [--bind HOST:GUEST[:ro]]...\n"
           "          [--strace] [--] CMD [ARGS...]\n"
           "      Run CMD in a fresh sandbox with the caller's stdio, working directory\n"
           "      and environment. Exits with CMD's status (128+N if killed by signal N).\n"
@@ -49,11 +50,18 @@ void print_usage(FILE* out) {
           "                       /tmp is a private in-memory filesystem\n"
           "      --overlay memory the guest may write anywhere: its changes go to an\n"
           "                       in-memory layer over the root and vanish at exit (default)\n"
+          "      --overlay dir:PATH  the guest's changes go to the existing host directory\n"
+          "                       PATH and persist: a later run with the same PATH starts\n"
+          "                       from them (an overlayfs upper directory, userxattr style);\n"
+          "                       PATH is hidden inside, and the root still never changes\n"
           "      --overlay none   the root is read-only (writes outside /tmp: EROFS)\n"
           "      --bind HOST:GUEST[:ro]  (repeatable) the host directory or file HOST appears\n"
           "                       at GUEST (made if missing). Read-write by default: the\n"
           "                       guest's changes go to HOST itself (like docker -v); no\n"
           "                       path, symlink or rename reaches outside HOST. ':ro': EROFS\n"
+          "      --network sandbox|none  a network namespace of its own with only loopback\n"
+          "                       (sandbox is the default; without root: the host's)\n"
+          "      --network host   the host's network\n"
           "      --strace         print every guest syscall to stderr\n"
           "      --strace=summary print per-syscall counts at exit (like strace -c)\n"
           "  moat help syscalls\n"
@@ -112,6 +120,7 @@ int run_do(const std::vector<std::string>& args) {
   SandboxConfig config;
   config.root_overlay = RootOverlay::Memory;
   bool tty = false;
+  runtime::NetworkFlag network = runtime::NetworkFlag::Sandbox;
   std::vector<BindSpec> binds;
   size_t i = 0;
   for (; i < args.size(); i++) {
@@ -139,7 +148,7 @@ int run_do(const std::vector<std::string>& args) {
       std::string v;
       if (a == "--overlay") {
         if (++i >= args.size()) {
-          fprintf(stderr, "moat do: --overlay needs 'memory' or 'none'\n");
+          fprintf(stderr, "moat do: --overlay needs 'memory', 'dir:PATH' or 'none'\n");
           return kUsageError;
         }
         v = args[i];
@@ -150,8 +159,23 @@ int run_do(const std::vector<std::string>& args) {
         config.root_overlay = RootOverlay::Memory;
       } else if (v == "none") {
         config.root_overlay = RootOverlay::None;
+      } else if (v.rfind("dir:", 0) == 0) {
+        // The upper layer's directory: an existing host directory, made
+        // absolute and canonical (symlinks in it are the user's).
+        std::string dir = v.substr(strlen("dir:"));
+        struct stat st;
+        char* real = dir.empty() ? nullptr : realpath(dir.c_str(), nullptr);
+        if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+          fprintf(stderr, "moat do: --overlay %s: %s\n", v.c_str(),
+                  dir.empty() ? "want dir:PATH with a directory PATH" : real ? "not a directory" : strerror(errno));
+          free(real);
+          return kUsageError;
+        }
+        config.root_overlay = RootOverlay::HostDir;
+        config.root_overlay_dir = real;
+        free(real);
       } else {
-        fprintf(stderr, "moat do: --overlay %s: want 'memory' or 'none'\n", v.c_str());
+        fprintf(stderr, "moat do: --overlay %s: want 'memory', 'dir:PATH' or 'none'\n", v.c_str());
         return kUsageError;
       }
     } else if (a == "--bind" || a.rfind("--bind=", 0) == 0) {
@@ -172,6 +196,14 @@ int run_do(const std::vector<std::string>& args) {
         return kUsageError;
       }
       binds.push_back(std::move(*b));
+    } else if (a == "--network" || a.rfind("--network=", 0) == 0) {
+      std::string v = a == "--network" ? (i + 1 < args.size() ? args[++i] : "") : a.substr(strlen("--network="));
+      auto flag = runtime::parse_network_flag(v);
+      if (!flag) {
+        fprintf(stderr, "moat do: --network '%s': want sandbox, host or none\n", v.c_str());
+        return kUsageError;
+      }
+      network = *flag;
     } else if (a == "--strace" || a == "--strace=full") {
       config.strace = StraceMode::Full;
     } else if (a == "--strace=summary") {
@@ -195,6 +227,17 @@ int run_do(const std::vector<std::string>& args) {
             errno ? strerror(errno) : "Not a directory");
     return 1;
   }
+  if (config.root_overlay == RootOverlay::HostDir) {
+    // The root inside the upper directory would change with the upper layer.
+    char* real = realpath(config.root_dir.c_str(), nullptr);
+    std::string root = real ? real : config.root_dir;
+    free(real);
+    const std::string& upper = config.root_overlay_dir;
+    if (upper == "/" || root == upper || root.rfind(upper + "/", 0) == 0) {
+      fprintf(stderr, "moat do: --overlay dir:%s: the root %s lies inside it\n", upper.c_str(), root.c_str());
+      return kUsageError;
+    }
+  }
 
   // -t: a pty in the sandbox; docker's status 125 when there is no terminal.
   std::unique_ptr<HostTerminal> terminal;
@@ -208,6 +251,10 @@ int run_do(const std::vector<std::string>& args) {
     terminal = opened.release_value();
   }
 
+  // A new network namespace needs CAP_SYS_ADMIN: without it the default
+  // stays on the host's network (as before), an explicit none fails.
+  bool implicit = network == runtime::NetworkFlag::Sandbox && geteuid() != 0;
+  config.network = network == runtime::NetworkFlag::Host || implicit ? NetworkMode::Host : NetworkMode::New;
   LaunchSpec spec;
   spec.config = config;
   char cwd_buf[4096];

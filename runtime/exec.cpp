@@ -70,7 +70,7 @@ std::variant<ExecStarted, std::string> start_on_worker(cli::GuestLaunch& launch,
   p.pgid = pid;
   p.sid = pid;
   p.rlimits = init->rlimits;
-  const std::string& cmd = ps.args[0];
+  const std::string& cmd = ps.path.empty() ? ps.args[0] : ps.path;
   p.comm = cmd.substr(cmd.rfind('/') + 1);
   Thread& t = p.add_thread(0, pid);
   t.name = p.comm.substr(0, 15);
@@ -286,6 +286,26 @@ std::variant<UniqueFd, std::string> open_console(const std::string& console_sock
 }
 
 int exec_in_container(const ExecOptions& o) {
+  // runc's checks of a terminal and a console socket (checkTerminal), and
+  // its wording: a detached terminal needs the socket, and the socket is
+  // only for a detached terminal.
+  if (o.detach && o.process.terminal && o.console_socket.empty()) {
+    log::error("exec failed: cannot allocate tty if moat will detach without setting console socket");
+    return kExecFailure;
+  }
+  if ((!o.detach || !o.process.terminal) && !o.console_socket.empty()) {
+    log::error("exec failed: cannot use console socket if moat will not detach or allocate tty");
+    return kExecFailure;
+  }
+  // In the foreground the process's terminal is bridged to the caller's,
+  // which runc finds on stdio or else as /dev/tty.
+  if (o.process.terminal && !o.detach && !::isatty(0) && !::isatty(1) && !::isatty(2)) {
+    UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+    if (!tty) {
+      log::error(std::string("exec failed: open /dev/tty: ") + strerror(errno));
+      return kExecFailure;
+    }
+  }
   // The stdio the process gets: a new pty with a terminal and a console
   // socket, else this process's own.
   UniqueFd console;
@@ -293,12 +313,9 @@ int exec_in_container(const ExecOptions& o) {
     auto c = open_console(o.console_socket, o.process.console_size);
     if (auto* e = std::get_if<std::string>(&c)) {
       log::error(*e);
-      return 1;
+      return kExecFailure;
     }
     console = std::move(std::get<UniqueFd>(c));
-  } else if (o.process.terminal && o.detach) {
-    log::error("process.terminal is set: a detached exec needs --console-socket for its pty");
-    return 1;
   }
   std::vector<int> stdio;
   for (int fd = 0; fd < 3; fd++) stdio.push_back(console ? console.get() : fd);
@@ -308,13 +325,13 @@ int exec_in_container(const ExecOptions& o) {
   if (o.detach) {
     if (::pipe2(ready, O_CLOEXEC) != 0) {
       log::error(std::string("pipe: ") + strerror(errno));
-      return 1;
+      return kExecFailure;
     }
     fflush(nullptr);
     child = ::fork();
     if (child < 0) {
       log::error(std::string("fork: ") + strerror(errno));
-      return 1;
+      return kExecFailure;
     }
     if (child > 0) {
       // The caller: waits for the word from the stand-in, then leaves it to
@@ -336,13 +353,13 @@ int exec_in_container(const ExecOptions& o) {
         while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
         }
         log::error(message);
-        return 1;
+        return kExecFailure;
       }
       if (!o.pid_file.empty()) {
         if (auto error = write_file_atomic(o.pid_file, std::to_string(child)); !error.empty()) {
           ::kill(child, SIGKILL);
           log::error("--pid-file: " + error);
-          return 1;
+          return kExecFailure;
         }
       }
       return 0;
@@ -361,7 +378,7 @@ int exec_in_container(const ExecOptions& o) {
       _exit(1);
     }
     log::error(message);
-    return 1;
+    return kExecFailure;
   };
   std::string error;
   auto conn = control_connect(o.state_dir, &error);

@@ -81,8 +81,11 @@ struct ExecOptions {
   std::string console_socket;
 };
 
+// runc exec's status for every failure before the process runs.
+constexpr int kExecFailure = 255;
+
 // Returns the exit status: the guest process's (or 0 once a detached one
-// runs), 1 (logged) when it could not be started.
+// runs), kExecFailure (logged) when it could not be started.
 int exec_in_container(const ExecOptions& options);
 
 // A host pty for a container's terminal: the master goes to console_socket

@@ -1,6 +1,7 @@
 #include "runtime/hooks.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "runtime/logging.h"
+#include "runtime/netns.h"
 
 namespace moat::runtime {
 
@@ -39,6 +41,9 @@ std::string run_hook(const std::string& kind, size_t index, const oci::Hook& hoo
     return name + ": fork: " + strerror(errno);
   }
   if (pid == 0) {
+    // Hooks run in the runtime's network namespace, as runc runs them,
+    // not in the one the sentry entered for the sandbox.
+    if (int ns = original_netns_fd(); ns >= 0) ::setns(ns, CLONE_NEWNET);
     ::dup2(in[0], 0);
     // A hook's output goes to the runtime's stderr, never into the
     // container's stdout (which the caller may be reading).

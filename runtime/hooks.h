@@ -3,8 +3,9 @@
 // points of a container's life with its state JSON on stdin. moat runs
 // prestart, createRuntime and createContainer once the sandbox is set up
 // (before `create` returns), poststart after `start`, and poststop at
-// `delete` (or when `run` ends). startContainer hooks would run inside the
-// container; moat does not run them (a warning at create).
+// `delete` (or when `run` ends), in the runtime's network namespace.
+// startContainer hooks run inside the sandbox as guest processes
+// (runtime/container.cpp), as runc runs them inside the container.
 
 #include <string>
 #include <vector>

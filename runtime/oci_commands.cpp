@@ -196,6 +196,7 @@ std::optional<runtime::ContainerOptions> container_options(const GlobalOptions& 
   o.id = id;
   o.strace = g.strace;
   o.no_overlay = g.no_overlay;
+  o.network = g.network;
   o.bundle = absolute_path(args.value("bundle", "."));
   o.pid_file = args.value("pid-file");
   if (!o.pid_file.empty()) o.pid_file = absolute_path(o.pid_file);
@@ -320,8 +321,21 @@ int cmd_kill(const GlobalOptions& g, const std::vector<std::string>& argv) {
     return kFailure;
   }
   if (c->status == Status::Paused && *sig != SIGKILL) {
-    log::error("container \"" + *id + "\" is paused: only SIGKILL reaches it (or resume it first)");
-    return kFailure;
+    // As with runc, the signal waits in the frozen container and reaches
+    // the guest once it is resumed: the frozen sentry finds the request in
+    // its control socket then (nobody waits for its answer).
+    std::string error;
+    auto conn = runtime::control_connect(c->dir.path(), &error);
+    if (!conn) {
+      log::error("signalling container \"" + *id + "\": " + error);
+      return kFailure;
+    }
+    std::string request = std::string(args->has("all") ? "kill-all " : "kill ") + std::to_string(*sig);
+    if (auto e = runtime::send_line_with_fds(conn->get(), request, {}); !e.empty()) {
+      log::error("signalling container \"" + *id + "\": " + e);
+      return kFailure;
+    }
+    return 0;
   }
   if (c->status == Status::Paused) {
     // The kill is pending in the frozen sentry until the cgroup thaws.
@@ -606,8 +620,12 @@ std::optional<int> parse_global_flags(const std::vector<std::string>& args, size
       }
       g.no_overlay = *value == "none";
     } else if (name == "network") {
-      // FIXME: moat's sandbox has one network setup so far.
-      g.ignored_flags.push_back(a);
+      auto flag = runtime::parse_network_flag(*value);
+      if (!flag) {
+        fprintf(stderr, "moat: invalid --network \"%s\" (sandbox, host or none)\n", value->c_str());
+        return kUsageError;
+      }
+      g.network = *flag;
     } else {
       // systemd-cgroup, rootless, criu and whatever else runc takes.
       g.ignored_flags.push_back(a);

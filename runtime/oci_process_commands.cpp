@@ -148,25 +148,26 @@ std::optional<nlohmann::ordered_json> exec_process_from_flags(const ExecArgs& a,
 
 }  // namespace
 
+// Every failure is runc's status 255 (the process's own status is anything).
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& argv) {
   auto a = parse_exec_args(argv);
-  if (!a) return kUsageError;
+  if (!a) return runtime::kExecFailure;
   if (auto why = oci::container_id_error(a->id)) {
     log::error(*why);
-    return kUsageError;
+    return runtime::kExecFailure;
   }
   auto c = find_container(g, a->id);
-  if (!c) return kFailure;
+  if (!c) return runtime::kExecFailure;
   if (c->status != Status::Running) {
     log::error("cannot exec in a " + std::string(runtime::status_name(c->status)) + " container");
-    return kFailure;
+    return runtime::kExecFailure;
   }
   nlohmann::ordered_json process;
   if (!a->process_file.empty()) {
     std::ifstream in(a->process_file);
     if (!in) {
       log::error("exec: --process " + a->process_file + ": " + strerror(errno));
-      return kFailure;
+      return runtime::kExecFailure;
     }
     try {
       process = nlohmann::ordered_json::parse(in);
@@ -174,12 +175,12 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& argv) {
       std::string what = e.what();
       if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
       log::error("exec: --process " + a->process_file + ": malformed JSON: " + what);
-      return kFailure;
+      return runtime::kExecFailure;
     }
     if (!a->command.empty()) log::warning("exec: --process given: ignoring the command after the container id");
   } else {
     auto p = exec_process_from_flags(*a, c->state);
-    if (!p) return kUsageError;
+    if (!p) return runtime::kExecFailure;
     process = *p;
   }
   std::string text = process.dump();
@@ -187,7 +188,7 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& argv) {
   auto parsed = oci::parse_process_spec(text, &unsupported);
   if (auto* e = std::get_if<oci::SpecError>(&parsed)) {
     log::error("exec: process: " + e->message);
-    return kFailure;
+    return runtime::kExecFailure;
   }
   runtime::ExecOptions o;
   o.state_dir = c->dir.path();

@@ -25,16 +25,28 @@ class Process;
 enum class StraceMode { Off, Full, Summary };
 
 // What the guest's root is: the host's root_dir read-only (None), or an
-// overlay of it whose writes stay in memory (Memory, `moat do`'s default).
-enum class RootOverlay { None, Memory };
+// overlay of it whose writes stay in memory (Memory, `moat do`'s default) or
+// go to the host directory root_overlay_dir and persist there (HostDir).
+enum class RootOverlay { None, Memory, HostDir };
+
+// The network namespace the sentry (and so every host socket it makes for
+// the guest) runs in: the caller's (Host), a new one with only loopback up
+// (New), or the one at netns_path (Join). runtime/netns.h enters it.
+enum class NetworkMode { Host, New, Join };
 
 struct SandboxConfig {
   std::string root_dir = "/";
   RootOverlay root_overlay = RootOverlay::None;
+  std::string root_overlay_dir;  // RootOverlay::HostDir: the upper layer, an absolute host path
   StraceMode strace = StraceMode::Off;
   std::string hostname = "moat";
   std::string domainname = "(none)";  // uname's NIS domain name (OCI "domainname")
   int strace_fd = 2;  // host fd for --strace output
+  NetworkMode network = NetworkMode::Host;
+  std::string netns_path;  // with NetworkMode::Join
+  // OCI linux.sysctl as the guest's /proc/sys shows them: the path below
+  // /proc/sys ("net/ipv4/ip_forward") to the file's text (fs/procfs.cpp).
+  std::map<std::string, std::string> sysctls;
 };
 
 class Sandbox {

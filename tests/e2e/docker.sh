@@ -138,7 +138,7 @@ for lib in $(ldd "$BUSYBOX" 2>/dev/null | grep -o '/[^ ]*'); do
   mkdir -p "$ROOTFS$(dirname "$lib")"
   cp -L "$lib" "$ROOTFS$lib"
 done
-for applet in sh echo sleep cat true false id pwd hostname env ls ps kill grep stty touch df wc tail; do
+for applet in sh echo sleep cat true false id pwd hostname env ls ps kill grep stty touch df wc tail stat; do
   ln -sf busybox "$ROOTFS/bin/$applet"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/tmp:/bin/sh\n' >"$ROOTFS/etc/passwd"
@@ -210,6 +210,31 @@ run tmpfs docker run --rm "${RT[@]}" --tmpfs /scratch:size=1m "$IMG" \
 expect_status "docker run --tmpfs /scratch:size=1m" tmpfs 0
 expect_grep "--tmpfs /scratch: writable" "$E2E_TMP/tmpfs.out" '^scratch=ok$'
 expect_grep "--tmpfs /scratch:size=1m: df shows 1024 KiB" "$E2E_TMP/tmpfs.out" '^[^ ]* *1024 .*/scratch$'
+
+# --tmpfs uid=/gid= own the tmpfs's root.
+run tmpfs_owner docker run --rm "${RT[@]}" --tmpfs /owned:uid=1000,gid=1000 "$IMG" stat -c %u:%g /owned
+expect_status "docker run --tmpfs /owned:uid=1000,gid=1000" tmpfs_owner 0
+expect_grep "--tmpfs uid=1000,gid=1000: the tmpfs belongs to 1000:1000" "$E2E_TMP/tmpfs_owner.out" '^1000:1000$'
+
+# Networks: none (a namespace of Docker's with only loopback), host; and
+# --sysctl in the guest's /proc/sys.
+run net_none docker run --rm "${RT[@]}" --network none "$IMG" echo net-none
+expect_status "docker run --network none" net_none 0
+expect_grep "docker run --network none: runs" "$E2E_TMP/net_none.out" '^net-none$'
+run net_host docker run -d "${RT[@]}" --network host "$IMG" sleep 30
+expect_status "docker run --network host" net_host 0
+HOST_CID=$(head -n 1 "$E2E_TMP/net_host.out")
+HOST_PID=$(docker inspect -f '{{.State.Pid}}' "$HOST_CID" 2>/dev/null)
+if [[ -n $HOST_PID && $(readlink "/proc/$HOST_PID/ns/net" 2>/dev/null) == "$(readlink /proc/self/ns/net)" ]]; then
+  pass "docker run --network host: the sentry is in the host's network namespace"
+else
+  fail "docker run --network host: the sentry ($HOST_PID) is in $(readlink "/proc/${HOST_PID:-0}/ns/net" 2>/dev/null)"
+fi
+[[ -n $HOST_CID ]] && docker rm -f "$HOST_CID" >/dev/null 2>&1
+run sysctl docker run --rm "${RT[@]}" --network none --sysctl net.ipv4.ip_forward=1 --sysctl kernel.shm_rmid_forced=1 \
+  "$IMG" sh -c 'echo "fwd=$(cat /proc/sys/net/ipv4/ip_forward) shm=$(cat /proc/sys/kernel/shm_rmid_forced)"'
+expect_status "docker run --sysctl" sysctl 0
+expect_grep "--sysctl: the guest's /proc/sys shows the values" "$E2E_TMP/sysctl.out" '^fwd=1 shm=1$'
 
 # Docker masks /proc/kcore (reads as /dev/null) and /sys/firmware (an
 # empty read-only tmpfs), among others.
@@ -312,6 +337,23 @@ if [[ -n $CID ]]; then
 
   # The limits on the host: the cgroup the sentry is in, from /proc/PID/cgroup.
   SPID=$(docker inspect -f '{{.State.Pid}}' "$CID" 2>/dev/null)
+  # The sentry, which holds the guest's host sockets, is in the container's
+  # network namespace: Docker's spec asks for a new one (its libnetwork hook
+  # then configures /proc/PID/ns/net of the state's pid); where Docker names
+  # a namespace file, it is that one.
+  SANDBOX_KEY=$(docker inspect -f '{{.NetworkSettings.SandboxKey}}' "$CID" 2>/dev/null)
+  SENTRY_NS=$(readlink "/proc/${SPID:-0}/ns/net" 2>/dev/null)
+  if [[ -n $SANDBOX_KEY && -e $SANDBOX_KEY ]]; then
+    if [[ $SENTRY_NS == "net:[$(stat -L -c %i "$SANDBOX_KEY")]" ]]; then
+      pass "the sentry is in Docker's network namespace $SANDBOX_KEY"
+    else
+      fail "the sentry ($SPID) is in $SENTRY_NS, not Docker's $SANDBOX_KEY"
+    fi
+  elif [[ -n $SENTRY_NS && $SENTRY_NS != "$(readlink /proc/self/ns/net)" ]]; then
+    pass "the sentry is in a network namespace of the container's own ($SENTRY_NS)"
+  else
+    fail "the sentry ($SPID) is in the host's network namespace ($SENTRY_NS)"
+  fi
   if [[ -z $SPID || $SPID == 0 || ! -r /proc/$SPID/cgroup ]]; then
     fail "docker inspect gives no live pid for the container ($SPID)"
   elif [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
