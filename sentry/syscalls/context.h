@@ -21,6 +21,8 @@ struct SyscallContext {
   uint64_t args[6];
   // Set by a handler that answered the stub itself (exit, exit_group).
   bool replied = false;
+  // Set by a handler whose EPIPE raises no SIGPIPE (send with MSG_NOSIGNAL).
+  bool suppress_sigpipe = false;
   // When the sentry took the call (TSC), for --strace=summary.
   uint64_t start_tsc = 0;
 

@@ -1,6 +1,7 @@
 #include "sentry/syscalls/dispatch.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -139,7 +140,9 @@ void complete_syscall(SyscallContext& ctx, ErrorOr<int64_t> result) {
   }
   if (!ctx.replied && !process.zombie) {
     // EPIPE from a write raises SIGPIPE at the writing thread (pipe(7)).
-    if (value == -EPIPE) send_signal(process, SIGPIPE, user_siginfo(SIGPIPE, process), &ctx.thread);
+    // rt_sigreturn "returns" the interrupted call's result: no second signal.
+    if (value == -EPIPE && !ctx.suppress_sigpipe && ctx.nr != SYS_rt_sigreturn)
+      send_signal(process, SIGPIPE, user_siginfo(SIGPIPE, process), &ctx.thread);
     // A pending signal's handler runs when this syscall returns.
     if (!process.zombie) deliver_pending_signal(ctx.thread, value, restartable, ctx.nr);
     // rt_sigsuspend's temporary mask ends with the call, handler or not.

@@ -297,6 +297,26 @@ MOAT_SYNC(close_range);
 MOAT_SYNC(ftruncate);
 MOAT_SYNC(truncate);
 
+// socket.cpp: sockets (net/)
+MOAT_SYNC(socket);
+MOAT_SYNC(socketpair);
+MOAT_SYNC(bind);
+MOAT_SYNC(listen);
+MOAT_ASYNC(accept);
+MOAT_ASYNC(accept4);
+MOAT_ASYNC(connect);
+MOAT_SYNC(getsockname);
+MOAT_SYNC(getpeername);
+MOAT_ASYNC(sendto);
+MOAT_ASYNC(recvfrom);
+MOAT_ASYNC(sendmsg);
+MOAT_ASYNC(recvmsg);
+MOAT_ASYNC(sendmmsg);
+MOAT_ASYNC(recvmmsg);
+MOAT_SYNC(shutdown);
+MOAT_SYNC(setsockopt);
+MOAT_SYNC(getsockopt);
+
 #undef MOAT_SYNC
 #undef MOAT_ASYNC
 

@@ -24,6 +24,19 @@ constexpr const char* kMknod =
     "regular files, FIFOs and sockets; device nodes are EPERM (no CAP_MKNOD in the sandbox); opening a FIFO "
     "does not block: the wait for the other side comes with the first read or write";
 
+constexpr const char* kSocket =
+    "AF_UNIX (stream, datagram, seqpacket), AF_INET and AF_INET6 (TCP, UDP, ICMP ping sockets) as host sockets in "
+    "the sentry's network namespace, AF_NETLINK NETLINK_ROUTE read-only (GET requests); SOCK_RAW is EPERM, other "
+    "families EAFNOSUPPORT";
+constexpr const char* kSendmsg =
+    "SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX; SOL_SOCKET control messages other than those are EINVAL";
+constexpr const char* kRecvmsg =
+    "AF_UNIX SCM_CREDENTIALS name the guest process that last wrote to the sending socket, unless the sender "
+    "passed its own";
+constexpr const char* kSockopt =
+    "an allow-list: SOL_SOCKET options that need no privilege, TCP, IP, IPv6, UDP and netlink options; others "
+    "ENOPROTOOPT, privileged ones EPERM";
+
 // Builds one entry. Without a handler an entry is Unimplemented (ENOSYS).
 struct Def {
   SyscallEntry e;
@@ -118,21 +131,21 @@ constexpr SyscallEntry kTable[] = {
     Def(38, "setitimer", {Int, Ptr, Ptr}).sync(sys_setitimer).partial("ITIMER_VIRTUAL and ITIMER_PROF fire within about 1 ms of CPU time (polled)"),
     Def(39, "getpid", {}).sync(sys_getpid),
     Def(40, "sendfile", {Fd, Fd, Ptr, Size}).async(sys_sendfile),
-    Def(41, "socket", {Int, Int, Int}),
-    Def(42, "connect", {Fd, Ptr, Int}),
-    Def(43, "accept", {Fd, Ptr, Ptr}),
-    Def(44, "sendto", {Fd, InBuf, Size, Hex, Ptr, Int}),
-    Def(45, "recvfrom", {Fd, OutBuf, Size, Hex, Ptr, Ptr}),
-    Def(46, "sendmsg", {Fd, Ptr, Hex}),
-    Def(47, "recvmsg", {Fd, Ptr, Hex}),
-    Def(48, "shutdown", {Fd, Int}),
-    Def(49, "bind", {Fd, Ptr, Int}),
-    Def(50, "listen", {Fd, Int}),
-    Def(51, "getsockname", {Fd, Ptr, Ptr}),
-    Def(52, "getpeername", {Fd, Ptr, Ptr}),
-    Def(53, "socketpair", {Int, Int, Int, Ptr}),
-    Def(54, "setsockopt", {Fd, Int, Int, Ptr, Int}),
-    Def(55, "getsockopt", {Fd, Int, Int, Ptr, Ptr}),
+    Def(41, "socket", {Int, Int, Int}).sync(sys_socket).partial(kSocket),
+    Def(42, "connect", {Fd, Ptr, Int}).async(sys_connect).partial("a blocking AF_UNIX connect to a full backlog polls for room every 5 ms"),
+    Def(43, "accept", {Fd, Ptr, Ptr}).async(sys_accept),
+    Def(44, "sendto", {Fd, InBuf, Size, Hex, Ptr, Int}).async(sys_sendto),
+    Def(45, "recvfrom", {Fd, OutBuf, Size, Hex, Ptr, Ptr}).async(sys_recvfrom),
+    Def(46, "sendmsg", {Fd, Ptr, Hex}).async(sys_sendmsg).partial(kSendmsg),
+    Def(47, "recvmsg", {Fd, Ptr, Hex}).async(sys_recvmsg).partial(kRecvmsg),
+    Def(48, "shutdown", {Fd, Int}).sync(sys_shutdown),
+    Def(49, "bind", {Fd, Ptr, Int}).sync(sys_bind),
+    Def(50, "listen", {Fd, Int}).sync(sys_listen),
+    Def(51, "getsockname", {Fd, Ptr, Ptr}).sync(sys_getsockname),
+    Def(52, "getpeername", {Fd, Ptr, Ptr}).sync(sys_getpeername),
+    Def(53, "socketpair", {Int, Int, Int, Ptr}).sync(sys_socketpair),
+    Def(54, "setsockopt", {Fd, Int, Int, Ptr, Int}).sync(sys_setsockopt).partial(kSockopt),
+    Def(55, "getsockopt", {Fd, Int, Int, Ptr, Ptr}).sync(sys_getsockopt).partial(kSockopt),
     Def(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}).async(sys_clone).partial("new processes; no CLONE_THREAD yet; a vfork child's writes are not seen by its parent"),
     Def(57, "fork", {}).async(sys_fork),
     Def(58, "vfork", {}).async(sys_vfork).partial("the child runs on a copy of the parent's memory"),
@@ -290,7 +303,7 @@ constexpr SyscallEntry kTable[] = {
     Def(210, "io_cancel", {Hex, Ptr, Ptr}),
     Def(211, "get_thread_area", {Ptr}),
     Def(212, "lookup_dcookie", {Hex, Ptr, Size}),
-    Def(213, "epoll_create", {Int}).sync(sys_epoll_create).partial("watches host-backed files (pipes, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM; a second fd of one file in one epoll is EEXIST"),
+    Def(213, "epoll_create", {Int}).sync(sys_epoll_create).partial("watches host-backed files (pipes, sockets, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM"),
     Def(214, "epoll_ctl_old", {Hex, Hex, Hex, Hex}),
     Def(215, "epoll_wait_old", {Hex, Hex, Hex, Hex}),
     Def(216, "remap_file_pages", {Ptr, Size, Prot, Size, MapFlags}),
@@ -309,8 +322,8 @@ constexpr SyscallEntry kTable[] = {
     Def(229, "clock_getres", {ClockId, Ptr}).sync(sys_clock_getres),
     Def(230, "clock_nanosleep", {ClockId, Hex, Timespec, Ptr}).async(sys_clock_nanosleep).partial("process CPU-time sleeps wake within about 1 ms of CPU time (polled)"),
     Def(231, "exit_group", {Int}).async(sys_exit_group).noreturn(),
-    Def(232, "epoll_wait", {Fd, Ptr, Int, Int}).async(sys_epoll_wait).partial("watches host-backed files (pipes, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM; a second fd of one file in one epoll is EEXIST"),
-    Def(233, "epoll_ctl", {Fd, Int, Fd, Ptr}).sync(sys_epoll_ctl).partial("watches host-backed files (pipes, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM; a second fd of one file in one epoll is EEXIST"),
+    Def(232, "epoll_wait", {Fd, Ptr, Int, Int}).async(sys_epoll_wait).partial("watches host-backed files (pipes, sockets, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM"),
+    Def(233, "epoll_ctl", {Fd, Int, Fd, Ptr}).sync(sys_epoll_ctl).partial("watches host-backed files (pipes, sockets, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM"),
     Def(234, "tgkill", {Pid, Pid, Signal}).sync(sys_tgkill),
     Def(235, "utimes", {Path, Ptr}).sync(sys_utimes).partial(kAnonAttrs),
     Def(236, "vserver", {Hex, Hex, Hex, Hex, Hex}),
@@ -358,17 +371,17 @@ constexpr SyscallEntry kTable[] = {
     Def(278, "vmsplice", {Fd, Ptr, Size, Hex}).async(sys_vmsplice).partial("copies (SPLICE_F_GIFT is ignored); with SPLICE_F_NONBLOCK a write larger than the pipe's room may wait"),
     Def(279, "move_pages", {Pid, Size, Ptr, Ptr, Ptr, Hex}),
     Def(280, "utimensat", {DirFd, Path, Ptr, AtFlags}).sync(sys_utimensat).partial(kAnonAttrs),
-    Def(281, "epoll_pwait", {Fd, Ptr, Int, Int, Ptr, Size}).async(sys_epoll_pwait).partial("watches host-backed files (pipes, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM; a second fd of one file in one epoll is EEXIST"),
+    Def(281, "epoll_pwait", {Fd, Ptr, Int, Int, Ptr, Size}).async(sys_epoll_pwait).partial("watches host-backed files (pipes, sockets, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM"),
     Def(282, "signalfd", {Fd, Ptr, Size}).sync(sys_signalfd).partial("readiness follows the creating thread's pending signals, not the poller's"),
     Def(283, "timerfd_create", {ClockId, Hex}).sync(sys_timerfd_create),
     Def(284, "eventfd", {UInt}).sync(sys_eventfd),
     Def(285, "fallocate", {Fd, Hex, Offset, Offset}).sync(sys_fallocate).partial("files the sandbox holds (tmpfs, the overlay), with tmpfs's modes; EOPNOTSUPP for a host file behind stdio"),
     Def(286, "timerfd_settime", {Fd, Hex, Ptr, Ptr}).sync(sys_timerfd_settime),
     Def(287, "timerfd_gettime", {Fd, Ptr}).sync(sys_timerfd_gettime),
-    Def(288, "accept4", {Fd, Ptr, Ptr, Hex}),
+    Def(288, "accept4", {Fd, Ptr, Ptr, Hex}).async(sys_accept4),
     Def(289, "signalfd4", {Fd, Ptr, Size, Hex}).sync(sys_signalfd4).partial("readiness follows the creating thread's pending signals, not the poller's"),
     Def(290, "eventfd2", {UInt, Hex}).sync(sys_eventfd2),
-    Def(291, "epoll_create1", {Hex}).sync(sys_epoll_create1).partial("watches host-backed files (pipes, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM; a second fd of one file in one epoll is EEXIST"),
+    Def(291, "epoll_create1", {Hex}).sync(sys_epoll_create1).partial("watches host-backed files (pipes, sockets, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM"),
     Def(292, "dup3", {Fd, Fd, OpenFlags}).sync(sys_dup3),
     Def(293, "pipe2", {Ptr, OpenFlags}).sync(sys_pipe2),
     Def(294, "inotify_init1", {Hex}).sync(sys_inotify_init1),
@@ -376,7 +389,7 @@ constexpr SyscallEntry kTable[] = {
     Def(296, "pwritev", {Fd, Ptr, Int, Offset, Offset}).async(sys_pwritev),
     Def(297, "rt_tgsigqueueinfo", {Pid, Pid, Signal, Ptr}).sync(sys_rt_tgsigqueueinfo),
     Def(298, "perf_event_open", {Ptr, Pid, Int, Fd, Hex}),
-    Def(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}),
+    Def(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}).async(sys_recvmmsg).partial(kRecvmsg),
     Def(300, "fanotify_init", {Hex, Hex}),
     Def(301, "fanotify_mark", {Fd, Hex, Hex, DirFd, Path}),
     Def(302, "prlimit64", {Pid, Resource, Ptr, Ptr}).sync(sys_prlimit64).partial("limits are recorded; each subsystem enforces its own"),
@@ -384,7 +397,7 @@ constexpr SyscallEntry kTable[] = {
     Def(304, "open_by_handle_at", {Fd, Ptr, OpenFlags}),
     Def(305, "clock_adjtime", {ClockId, Ptr}),
     Def(306, "syncfs", {Fd}).sync(sys_syncfs),
-    Def(307, "sendmmsg", {Fd, Ptr, UInt, Hex}),
+    Def(307, "sendmmsg", {Fd, Ptr, UInt, Hex}).async(sys_sendmmsg).partial(kSendmsg),
     Def(308, "setns", {Fd, CloneFlags}),
     Def(309, "getcpu", {Ptr, Ptr, Ptr}).sync(sys_getcpu),
     Def(310, "process_vm_readv", {Pid, Ptr, Size, Ptr, Size, Hex}),
@@ -430,7 +443,7 @@ constexpr SyscallEntry kTable[] = {
     Def(438, "pidfd_getfd", {Fd, Fd, Hex}).sync(sys_pidfd_getfd),
     Def(439, "faccessat2", {DirFd, Path, AccessMode, AtFlags}).sync(sys_faccessat2),
     Def(440, "process_madvise", {Fd, Ptr, Size, Int, Hex}),
-    Def(441, "epoll_pwait2", {Fd, Ptr, Int, Ptr, Ptr, Size}).async(sys_epoll_pwait2).partial("watches host-backed files (pipes, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM; a second fd of one file in one epoll is EEXIST"),
+    Def(441, "epoll_pwait2", {Fd, Ptr, Int, Ptr, Ptr, Size}).async(sys_epoll_pwait2).partial("watches host-backed files (pipes, sockets, stdio, eventfd, timerfd, signalfd, epoll, pidfd), other in-sentry files EPERM"),
     Def(442, "mount_setattr", {DirFd, Path, AtFlags, Ptr, Size}),
     Def(443, "quotactl_fd", {Fd, Hex, Int, Ptr}),
     Def(444, "landlock_create_ruleset", {Ptr, Size, Hex}),
