@@ -219,7 +219,7 @@ HostFetch::Scope::Scope(HostFetch& f) : m_saved(std::exchange(t_fetch, &f)) {}
 HostFetch::Scope::~Scope() { t_fetch = m_saved; }
 
 bool HostFetch::defer(HostNode& dir, std::string_view name) {
-  if (m_dir || m_done.size() >= kMaxRounds || fetched(dir, name)) return false;
+  if (m_frozen || m_dir || m_done.size() >= kMaxRounds || fetched(dir, name)) return false;
   m_dir = RefPtr<HostNode>(&dir);
   m_name = std::string(name);
   return true;
@@ -231,10 +231,37 @@ bool HostFetch::fetched(const HostNode& dir, std::string_view name) const {
   return false;
 }
 
+bool HostFetch::defer_open(HostNode& file, int dir, std::string path, int flags) {
+  if (m_frozen || m_dir || m_done.size() + m_opened.size() >= kMaxRounds) return false;
+  for (const auto& o : m_opened)
+    if (o.file.ptr() == &file) return false;
+  m_dir = RefPtr<HostNode>(&file);
+  m_name = std::move(path);
+  m_open = {dir, flags};
+  return true;
+}
+
+std::optional<ErrorOr<UniqueFd>> HostFetch::take_open(const HostNode& file) {
+  for (auto& o : m_opened) {
+    if (o.file.ptr() != &file || o.taken) continue;
+    o.taken = true;
+    return std::move(o.fd);
+  }
+  return std::nullopt;
+}
+
 Coro<int32_t> HostFetch::run() {
   RefPtr<HostNode> dir = std::move(m_dir);
   std::string name = std::move(m_name);
   m_dir = nullptr;
+  if (auto open = std::exchange(m_open, std::nullopt)) {
+    auto [at, flags] = *open;
+    const char* path = name.c_str();
+    int32_t r = co_await uring_op([=](io_uring_sqe* s) { io_uring_prep_openat(s, at, path, flags, 0); });
+    if (r == -ECANCELED) co_return r;
+    m_opened.push_back(Opened{std::move(dir), r < 0 ? ErrorOr<UniqueFd>(errno_from_host(-r)) : ErrorOr<UniqueFd>(UniqueFd(r))});
+    co_return 0;
+  }
   m_done.emplace_back(dir.ptr(), name);
   int dir_fd = dir->path_fd();
   const char* path = name.c_str();
@@ -280,18 +307,30 @@ ErrorOr<std::vector<DirEntry>> HostNode::list(const Caller&) const {
   return out;
 }
 
-ErrorOr<UniqueFd> HostNode::reopen(int flags) const {
+ErrorOr<HostNode::OpenSpec> HostNode::open_spec(int host_flags) const {
   if (!is_regular()) return Errno::ACCES;
   // O_NONBLOCK so that nothing but the regular file it was can block the
   // worker; cleared once the file is known to be regular (io_uring would
   // otherwise return EAGAIN for uncached pages).
-  UniqueFd fd(::open(proc_fd_path(m_fd.get()).c_str(), flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return last_host_errno();
+  constexpr int kAlways = O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  if (writable()) return OpenSpec{AT_FDCWD, proc_fd_path(m_fd.get()), host_flags | kAlways};
+  if (!m_parent) return Errno::ACCES;
+  return OpenSpec{m_parent->path_fd(), m_name, O_RDONLY | O_NOFOLLOW | kAlways};
+}
+
+ErrorOr<UniqueFd> HostNode::settle_open(UniqueFd fd, int keep_flags) {
   struct stat st {};
   if (::fstat(fd.get(), &st) < 0) return last_host_errno();
   if (!S_ISREG(st.st_mode)) return Errno::ACCES;
-  if (::fcntl(fd.get(), F_SETFL, flags & O_APPEND) < 0) return last_host_errno();
+  if (::fcntl(fd.get(), F_SETFL, keep_flags & O_APPEND) < 0) return last_host_errno();
   return fd;
+}
+
+ErrorOr<UniqueFd> HostNode::reopen(int flags) const {
+  if (!is_regular()) return Errno::ACCES;
+  UniqueFd fd(::open(proc_fd_path(m_fd.get()).c_str(), flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) return last_host_errno();
+  return settle_open(std::move(fd), flags);
 }
 
 ErrorOr<RefPtr<File>> HostNode::open(const Caller& caller, const Location& loc, int flags) {
@@ -311,24 +350,22 @@ ErrorOr<RefPtr<File>> HostNode::open(const Caller& caller, const Location& loc, 
   }
   if (S_ISSOCK(type()) && writable()) return Errno::NXIO;  // as open(2) of a socket
   if (!is_regular()) return Errno::ACCES;  // nodev: never open host devices, sockets
-  if (writable()) {
-    // By inode: the name may have changed since the lookup.
-    int acc = flags & O_ACCMODE;
-    int host = (acc == O_WRONLY ? O_WRONLY : acc == O_RDWR ? O_RDWR : O_RDONLY) | (flags & (O_SYNC | O_DSYNC));
-    UniqueFd fd = TRY(reopen(host));
-    return HostFile::create(loc, flags, std::move(fd));
+  int acc = flags & O_ACCMODE;
+  int host = (acc == O_WRONLY ? O_WRONLY : acc == O_RDWR ? O_RDWR : O_RDONLY) | (flags & (O_SYNC | O_DSYNC));
+  OpenSpec spec = TRY(open_spec(host));
+  // Inside a synchronous handler the open itself goes to io_uring
+  // (HostFetch): the handler runs again and takes the fd.
+  if (HostFetch* fetch = HostFetch::current()) {
+    if (auto opened = fetch->take_open(*this)) {
+      UniqueFd fd = TRY(std::move(*opened));
+      return HostFile::create(loc, flags, TRY(settle_open(std::move(fd), 0)));
+    }
+    if (fetch->defer_open(*this, spec.dir, std::move(spec.path), spec.flags)) return Errno::FetchHost;
+    spec = TRY(open_spec(host));
   }
-  if (!m_parent) return Errno::ACCES;
-  // O_NONBLOCK so that a FIFO swapped in after lookup cannot block the worker;
-  // it is cleared once the file is known to be regular (io_uring would
-  // otherwise return EAGAIN for uncached pages).
-  UniqueFd fd(::openat(m_parent->path_fd(), m_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  UniqueFd fd(::openat(spec.dir, spec.path.c_str(), spec.flags));
   if (!fd) return last_host_errno();
-  struct stat st {};
-  if (::fstat(fd.get(), &st) < 0) return last_host_errno();
-  if (!S_ISREG(st.st_mode)) return Errno::ACCES;
-  if (::fcntl(fd.get(), F_SETFL, 0) < 0) return last_host_errno();
-  return HostFile::create(loc, flags, std::move(fd));
+  return HostFile::create(loc, flags, TRY(settle_open(std::move(fd), 0)));
 }
 
 // --- Changes (writable hostfs only).

@@ -75,16 +75,36 @@ class HostFetch {
   bool defer(HostNode& dir, std::string_view name);
   // Whether this handler fetched name in dir (its node needs no revalidation).
   bool fetched(const HostNode& dir, std::string_view name) const;
-  // The pending lookup as an io_uring openat; its node enters the cache.
-  // Returns -ECANCELED when a signal cancelled it, else 0 (a host error is
-  // left to the handler's synchronous lookup to report).
+  // The handler changed something: from now on its walks look names up
+  // synchronously, since running it again would repeat the change. Every
+  // path-level change reports to the inotify hooks, which call this.
+  static void freeze_current() {
+    if (HostFetch* f = current()) f->m_frozen = true;
+  }
+  // HostNode::open: records an open of `file`'s host object (openat of
+  // path relative to dir with flags) unless one was made for it already.
+  bool defer_open(HostNode& file, int dir, std::string path, int flags);
+  // The result of the open made for `file` (a fd or an error), once.
+  std::optional<ErrorOr<UniqueFd>> take_open(const HostNode& file);
+  // The pending lookup or open as an io_uring openat; a looked-up node
+  // enters the cache, an opened fd waits for take_open. Returns -ECANCELED
+  // when a signal cancelled it, else 0 (a failed lookup is left to the
+  // handler's synchronous lookup to report).
   Coro<int32_t> run();
 
  private:
   static constexpr int kMaxRounds = 64;
-  RefPtr<HostNode> m_dir;
-  std::string m_name;
+  RefPtr<HostNode> m_dir;  // the pending lookup's directory (or open's file)
+  std::string m_name;      // its name (or the open's path)
+  std::optional<std::pair<int, int>> m_open;  // a pending open: {dir fd, flags}
   std::vector<std::pair<const HostNode*, std::string>> m_done;
+  struct Opened {
+    RefPtr<HostNode> file;
+    ErrorOr<UniqueFd> fd;
+    bool taken = false;
+  };
+  std::vector<Opened> m_opened;
+  bool m_frozen = false;
 };
 
 class HostNode final : public Node {
@@ -153,6 +173,19 @@ class HostNode final : public Node {
   ErrorOr<RefPtr<Node>> node_for_fd(int fd, std::string name);
   // An fd of this regular file opened with flags, by inode (not by name).
   ErrorOr<UniqueFd> reopen(int flags) const;
+  // How open(2) of this regular file reaches the host: openat(dir, path,
+  // flags), non-blocking until settle_open has seen a regular file. A
+  // writable hostfs opens by inode (the name may have changed since the
+  // lookup), a read-only one by name in its parent.
+  struct OpenSpec {
+    int dir;
+    std::string path;
+    int flags;
+  };
+  ErrorOr<OpenSpec> open_spec(int host_flags) const;
+  // Refuses anything but a regular file (a FIFO or device swapped in), then
+  // clears O_NONBLOCK, keeping O_APPEND when asked.
+  static ErrorOr<UniqueFd> settle_open(UniqueFd fd, int keep_flags);
   // New objects belong to the caller and get exactly mode (the host umask
   // does not apply): through the new object's O_PATH fd.
   ErrorOr<void> adopt_new(int fd, const Caller& caller, mode_t mode, bool set_mode) const;

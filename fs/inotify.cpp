@@ -22,6 +22,7 @@
 
 #include "base/unique_fd.h"
 #include "fs/host_fd_file.h"
+#include "fs/host_fs.h"
 #include "fs/mounts.h"
 #include "sentry/kernel/host_fd_wait.h"
 #include "sentry/kernel/interrupt.h"
@@ -415,11 +416,13 @@ void drop_dnotify(const File& file) {
 // --- Hooks.
 
 void notify_create(const Location& dir, std::string_view name, bool is_dir) {
+  HostFetch::freeze_current();
   if (!inotify_active() || dir.empty()) return;
   emit(key_of(dir.node()), IN_CREATE | dir_bit(is_dir), 0, name);
 }
 
 void notify_remove(const Location& dir, std::string_view name, Node& victim, bool is_dir) {
+  HostFetch::freeze_current();
   if (!inotify_active() || dir.empty()) return;
   auto victim_key = key_of(victim);
   // vfs_unlink: the link count (IN_ATTRIB), the inode's end, then the name.
@@ -430,6 +433,7 @@ void notify_remove(const Location& dir, std::string_view name, Node& victim, boo
 
 void notify_rename(const Location& from_dir, std::string_view from_name, const Location& to_dir,
                    std::string_view to_name, Node& moved, Node* replaced) {
+  HostFetch::freeze_current();
   if (!inotify_active()) return;
   bool is_dir = moved.is_dir();
   uint32_t cookie = ++g_cookie;
@@ -445,6 +449,7 @@ void notify_rename(const Location& from_dir, std::string_view from_name, const L
 }
 
 void notify_change(const Location& loc, uint32_t mask) {
+  HostFetch::freeze_current();
   if (!inotify_active() || loc.empty() || loc.anonymous) return;
   Node& node = loc.node();
   uint32_t full = mask | dir_bit(node.is_dir());

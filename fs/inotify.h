@@ -61,7 +61,8 @@ ErrorOr<void> set_dnotify(const File& dir, unsigned long arg, std::function<void
 void drop_dnotify(const File& file);
 
 // --- Hooks. All take the node's location as the change left it (or as it
-// was, for removals) and do nothing while no watch exists.
+// was, for removals) and do nothing while no watch exists. They also tell
+// fs::HostFetch that the running handler changed something.
 
 // A new name in dir: IN_CREATE (with IN_ISDIR for a directory).
 void notify_create(const Location& dir, std::string_view name, bool is_dir);

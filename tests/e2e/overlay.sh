@@ -224,4 +224,21 @@ fi
 run badflag "$MOAT" do --overlay sometimes -- /bin/true
 expect_status "--overlay with a bad value is a usage error" badflag 2
 
+# Names made in the overlay and looked up again in the same call (a unix
+# socket bound in a host directory, a directory tree made by mkdir -p) never
+# see the change twice when the walk leaves host lookups to io_uring.
+SOCKDIR=/var/tmp/moat-ovl-sock.$$
+run sock "$MOAT" do -- "$PYTHON" -c "
+import os, socket
+os.makedirs('$SOCKDIR/a/b/c')
+s = socket.socket(socket.AF_UNIX)
+s.bind('$SOCKDIR/a/b/c/sock')
+s.listen()
+c = socket.socket(socket.AF_UNIX); c.connect('$SOCKDIR/a/b/c/sock')
+print('bound and connected', os.path.exists('$SOCKDIR/a/b/c/sock'))
+"
+expect_status "a unix socket bound in a host directory under the overlay" sock 0
+expect_grep "inside: bind, then connect by path" "$E2E_TMP/sock.out" '^bound and connected True$'
+[[ ! -e $SOCKDIR ]] && pass "host: the socket's directories stayed in the sandbox" || fail "host: $SOCKDIR exists"
+
 finish
