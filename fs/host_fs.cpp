@@ -188,10 +188,10 @@ ErrorOr<RefPtr<Node>> HostNode::lookup(const Caller&, std::string_view name) {
     cached = m_fs->find_locked(this, n);
     if (cached) m_fs->touch_locked(cached, release);
   }
-  if (cached) {
-    HostFetch* fetch = HostFetch::current();
-    if ((fetch && fetch->fetched(*this, n)) || still_names(n, *cached)) return RefPtr<Node>(std::move(cached));
-  }
+  HostFetch* fetch = HostFetch::current();
+  if (cached && ((fetch && fetch->fetched(*this, n)) || still_names(n, *cached))) return RefPtr<Node>(std::move(cached));
+  if (fetch)
+    if (auto error = fetch->take_fetch_error(*this, n)) return *error;
   UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return last_host_errno();
   auto st = TRY(fstat_empty(fd.get()));
@@ -226,9 +226,15 @@ bool HostFetch::defer(HostNode& dir, std::string_view name) {
 }
 
 bool HostFetch::fetched(const HostNode& dir, std::string_view name) const {
-  for (const auto& [d, n] : m_done)
-    if (d == &dir && n == name) return true;
+  for (const auto& d : m_done)
+    if (d.dir == &dir && d.name == name) return true;
   return false;
+}
+
+std::optional<Errno> HostFetch::take_fetch_error(const HostNode& dir, std::string_view name) {
+  for (auto& d : m_done)
+    if (d.dir == &dir && d.name == name && d.error != Errno::Ok) return std::exchange(d.error, Errno::Ok);
+  return std::nullopt;
 }
 
 bool HostFetch::defer_open(HostNode& file, int dir, std::string path, int flags) {
@@ -262,13 +268,16 @@ Coro<int32_t> HostFetch::run() {
     m_opened.push_back(Opened{std::move(dir), r < 0 ? ErrorOr<UniqueFd>(errno_from_host(-r)) : ErrorOr<UniqueFd>(UniqueFd(r))});
     co_return 0;
   }
-  m_done.emplace_back(dir.ptr(), name);
+  m_done.push_back(Done{dir.ptr(), name});
   int dir_fd = dir->path_fd();
   const char* path = name.c_str();
   int32_t r = co_await uring_op(
       [=](io_uring_sqe* s) { io_uring_prep_openat(s, dir_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0); });
   if (r == -ECANCELED) co_return r;
-  if (r < 0) co_return 0;
+  if (r < 0) {
+    m_done.back().error = errno_from_host(-r);  // the handler's lookup reports it
+    co_return 0;
+  }
   UniqueFd fd(r);
   auto st = fstat_empty(fd.get());
   if (!st.is_error()) dir->adopt_child(std::move(fd), st.value(), std::move(name));

@@ -75,6 +75,10 @@ class HostFetch {
   bool defer(HostNode& dir, std::string_view name);
   // Whether this handler fetched name in dir (its node needs no revalidation).
   bool fetched(const HostNode& dir, std::string_view name) const;
+  // The error the host gave when this handler fetched name in dir, once:
+  // for the lookup that asked for the fetch (the handler may create the
+  // name afterwards, an overlay copy-up for one).
+  std::optional<Errno> take_fetch_error(const HostNode& dir, std::string_view name);
   // The handler changed something: from now on its walks look names up
   // synchronously, since running it again would repeat the change. Every
   // path-level change reports to the inotify hooks, which call this.
@@ -97,7 +101,12 @@ class HostFetch {
   RefPtr<HostNode> m_dir;  // the pending lookup's directory (or open's file)
   std::string m_name;      // its name (or the open's path)
   std::optional<std::pair<int, int>> m_open;  // a pending open: {dir fd, flags}
-  std::vector<std::pair<const HostNode*, std::string>> m_done;
+  struct Done {
+    const HostNode* dir;
+    std::string name;
+    Errno error = Errno::Ok;
+  };
+  std::vector<Done> m_done;
   struct Opened {
     RefPtr<HostNode> file;
     ErrorOr<UniqueFd> fd;

@@ -494,7 +494,17 @@ ErrorOr<RefPtr<Node>> OverlayNode::lookup(const Caller&, std::string_view name) 
 bool OverlayNode::defer_lookup(HostFetch& fetch, std::string_view name) {
   if (!is_dir()) return false;
   std::lock_guard lock(m_fs->lock);
-  if (RefPtr<Node> up = upper_locked(); up && up->defer_lookup(fetch, name)) return true;
+  UpperLayer& layer = *m_fs->upper;
+  RefPtr<Node> up = upper_locked();
+  if (up) {
+    if (up->defer_lookup(fetch, name)) return true;
+    if (layer.opaque(*up)) return false;
+    // What the upper layer has decides, unless it is a directory that
+    // merges with the lower one (as lookup_locked does): no lower lookup.
+    auto r = up->lookup(layer.internal(), name);
+    if (!r.is_error() && (layer.is_whiteout(*r.value()) || !r.value()->is_dir() || layer.opaque(*r.value())))
+      return false;
+  }
   return m_lower && m_lower->defer_lookup(fetch, name);
 }
 
