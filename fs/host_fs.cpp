@@ -25,6 +25,7 @@ namespace moat::fs {
 // One hostfs instance (one mount of a host directory).
 struct HostFs {
   FsInfo info;
+  bool exclusive = false;  // HostNode::create_root
   // The sentry-side state of the FIFOs the guest opens on a writable hostfs,
   // by host inode, so that every opener shares one pipe.
   std::mutex fifo_lock;
@@ -110,12 +111,13 @@ ErrorOr<void> chmod_fd(int fd, mode_t mode) {
 
 }  // namespace
 
-ErrorOr<RefPtr<Node>> HostNode::create_root(const std::string& host_dir, bool writable) {
+ErrorOr<RefPtr<Node>> HostNode::create_root(const std::string& host_dir, bool writable, bool exclusive) {
   UniqueFd fd(::open(host_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return last_host_errno();
   auto fs = std::make_shared<HostFs>();
   fs->info.magic = 0;  // statfs reports the host's own f_type
   fs->info.read_only = !writable;
+  fs->exclusive = exclusive;
   fs->info.name = "hostfs";
   fs->info.dev = TRY(fstat_empty(fd.get())).st_dev;
   struct stat st = TRY(fstat_empty(fd.get()));
@@ -189,7 +191,8 @@ ErrorOr<RefPtr<Node>> HostNode::lookup(const Caller&, std::string_view name) {
     if (cached) m_fs->touch_locked(cached, release);
   }
   HostFetch* fetch = HostFetch::current();
-  if (cached && ((fetch && fetch->fetched(*this, n)) || still_names(n, *cached))) return RefPtr<Node>(std::move(cached));
+  if (cached && (m_fs->exclusive || (fetch && fetch->fetched(*this, n)) || still_names(n, *cached)))
+    return RefPtr<Node>(std::move(cached));
   if (fetch)
     if (auto error = fetch->take_fetch_error(*this, n)) return *error;
   UniqueFd fd(::openat(m_fd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));

@@ -22,7 +22,8 @@
 // the most recently looked-up ones alive, so a walk through cached
 // directories makes no openat. The host may change the tree behind the
 // sandbox's back, so a cached child is revalidated with one fstatat of its
-// name (same device, inode and type) before it is used. Changes the sandbox
+// name (same device, inode and type) before it is used, unless the hostfs is
+// exclusive (an OCI rootfs: nothing else writes it). Changes the sandbox
 // makes keep the cache right: unlink and rename mark and move the live nodes,
 // which is also how getcwd and /proc/PID/fd follow a renamed or deleted file
 // on a writable hostfs (current_link).
@@ -120,7 +121,9 @@ class HostNode final : public Node {
  public:
   // The root of a hostfs over host_dir (a directory path on the host).
   // writable: changes reach the host directory; otherwise EROFS.
-  static ErrorOr<RefPtr<Node>> create_root(const std::string& host_dir, bool writable = false);
+  // exclusive: nothing else changes the directory while the sandbox runs,
+  // so cached nodes need no revalidation.
+  static ErrorOr<RefPtr<Node>> create_root(const std::string& host_dir, bool writable = false, bool exclusive = false);
 
   ~HostNode() override;
 

@@ -18,7 +18,7 @@ namespace {
 ErrorOr<Vfs*> ensure_vfs(Sandbox& sandbox) {
   if (!sandbox.has_vfs())
     sandbox.set_vfs(TRY(Vfs::create(sandbox.config().root_dir, sandbox.config().root_overlay,
-                                    sandbox.config().root_overlay_dir)));
+                                    sandbox.config().root_overlay_dir, sandbox.config().root_exclusive)));
   return &sandbox.vfs();
 }
 

@@ -41,9 +41,9 @@ ErrorOr<std::string> upper_in_lower(const std::string& host_root, const std::str
 }  // namespace
 
 ErrorOr<std::unique_ptr<Vfs>> Vfs::create(const std::string& host_root, RootOverlay overlay,
-                                          const std::string& upper_dir) {
+                                          const std::string& upper_dir, bool exclusive) {
   auto vfs = std::make_unique<Vfs>();
-  RefPtr<Node> root = TRY(HostNode::create_root(host_root));
+  RefPtr<Node> root = TRY(HostNode::create_root(host_root, /*writable=*/false, exclusive));
   if (overlay == RootOverlay::Memory) root = TRY(OverlayNode::create_root(root, makedev(0, 33)));
   if (overlay == RootOverlay::HostDir) {
     std::string hidden = TRY(upper_in_lower(host_root, upper_dir));

@@ -46,9 +46,10 @@ constexpr int kMaxSymlinks = 40;  // MAXSYMLINKS
 class Vfs {
  public:
   // upper_dir: the host directory of RootOverlay::HostDir's upper layer.
+  // exclusive: see SandboxConfig::root_exclusive.
   static ErrorOr<std::unique_ptr<Vfs>> create(const std::string& host_root,
                                               RootOverlay overlay = RootOverlay::None,
-                                              const std::string& upper_dir = {});
+                                              const std::string& upper_dir = {}, bool exclusive = false);
   Vfs();
   ~Vfs();
 

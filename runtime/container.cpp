@@ -246,6 +246,7 @@ LaunchSpec launch_spec(const ContainerOptions& o) {
   bool late_read_only = o.spec.root_readonly && mounts_on_root && !o.no_overlay;
   spec.config.root_overlay =
       (o.spec.root_readonly && !late_read_only) || o.no_overlay ? RootOverlay::None : RootOverlay::Memory;
+  spec.config.root_exclusive = true;  // the bundle's rootfs is the container's alone
   if (!o.spec.hostname.empty()) spec.config.hostname = o.spec.hostname;
   if (!o.spec.domainname.empty()) spec.config.domainname = o.spec.domainname;
   runtime::choose_network(o.network, o.spec.namespaces, spec.config);

@@ -38,6 +38,11 @@ struct SandboxConfig {
   std::string root_dir = "/";
   RootOverlay root_overlay = RootOverlay::None;
   std::string root_overlay_dir;  // RootOverlay::HostDir: the upper layer, an absolute host path
+  // Nothing but this sandbox changes root_dir while it runs (an OCI bundle's
+  // rootfs): cached host nodes of the root are used without revalidation,
+  // as gVisor's --file-access=exclusive does. moat do's root is the host's
+  // and is revalidated.
+  bool root_exclusive = false;
   StraceMode strace = StraceMode::Off;
   std::string hostname = "moat";
   std::string domainname = "(none)";  // uname's NIS domain name (OCI "domainname")

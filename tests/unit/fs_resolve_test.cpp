@@ -250,3 +250,24 @@ TEST_CASE("fs: a handler's walk leaves uncached host lookups to io_uring", "[fs]
   // Mount points and synthetic filesystems never wait for the host.
   CHECK(f.error_of("/proc") == Errno::Ok);
 }
+
+TEST_CASE("fs: an exclusive root trusts its cache", "[fs][cache]") {
+  Tree tree;
+  auto v = Vfs::create(tree.root.string(), RootOverlay::None, {}, /*exclusive=*/true);
+  REQUIRE(!v.is_error());
+  auto vfs = v.release_value();
+  Caller caller;
+  Location root = vfs->root();
+  auto a = vfs->resolve(caller, root, root, "/etc/passwd", kFollowLast);
+  REQUIRE(!a.is_error());
+  // Nobody but the sandbox may change an exclusive root: a change behind
+  // its back is not looked for (no fstatat per component).
+  std::ofstream(tree.root / "etc" / "passwd.new") << "replaced";
+  std::filesystem::rename(tree.root / "etc" / "passwd.new", tree.root / "etc" / "passwd");
+  auto b = vfs->resolve(caller, root, root, "/etc/passwd", kFollowLast);
+  REQUIRE(!b.is_error());
+  CHECK(&b.value().node() == &a.value().node());
+  struct stat st {};
+  REQUIRE(::stat((tree.root / "etc" / "passwd").c_str(), &st) == 0);
+  CHECK(b.value().node().stat().value().st_ino != st.st_ino);  // the inode it was
+}
