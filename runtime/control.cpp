@@ -191,24 +191,10 @@ void send_reply(int conn, const std::string& reply) { write_line(conn, reply); }
 
 std::optional<std::string> control_request(const std::string& state_dir, const std::string& request,
                                            std::string* error, int timeout_ms) {
-  UniqueFd dir_fd;
-  auto addr = socket_address(state_dir, dir_fd, error);
-  if (!addr) return std::nullopt;
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) {
-    *error = std::string("control socket: ") + strerror(errno);
-    return std::nullopt;
-  }
-  int r;
-  do {
-    r = ::connect(sock.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr));
-  } while (r != 0 && errno == EINTR);
-  if (r != 0) {
-    *error = "cannot reach the container's sentry: " + std::string(strerror(errno));
-    return std::nullopt;
-  }
-  write_line(sock.get(), request);
-  auto reply = read_line(sock.get(), now_ms() + timeout_ms);
+  std::optional<UniqueFd> sock = control_connect(state_dir, error);
+  if (!sock) return std::nullopt;
+  write_line(sock->get(), request);
+  auto reply = read_line(sock->get(), now_ms() + timeout_ms);
   if (!reply) *error = "the container's sentry did not answer \"" + request + "\"";
   return reply;
 }

@@ -18,7 +18,6 @@
 
 #include "fs/fd_table.h"
 #include "fs/file.h"
-#include "sentry/io/uring.h"
 #include "sentry/kernel/host_fd_wait.h"
 #include "sentry/kernel/process.h"
 #include "sentry/syscalls/handlers.h"
