@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <list>
@@ -220,9 +221,11 @@ thread_local HostFetch* t_fetch = nullptr;
 HostFetch* HostFetch::current() { return t_fetch; }
 HostFetch::Scope::Scope(HostFetch& f) : m_saved(std::exchange(t_fetch, &f)) {}
 HostFetch::Scope::~Scope() { t_fetch = m_saved; }
+HostFetch::Pause::Pause() : m_saved(std::exchange(t_fetch, nullptr)) {}
+HostFetch::Pause::~Pause() { t_fetch = m_saved; }
 
 bool HostFetch::defer(HostNode& dir, std::string_view name) {
-  if (m_frozen || m_dir || m_done.size() >= kMaxRounds || fetched(dir, name)) return false;
+  if (m_frozen || pending() || rounds() >= kMaxRounds || fetched(dir, name)) return false;
   m_dir = RefPtr<HostNode>(&dir);
   m_name = std::string(name);
   return true;
@@ -241,7 +244,7 @@ std::optional<Errno> HostFetch::take_fetch_error(const HostNode& dir, std::strin
 }
 
 bool HostFetch::defer_open(HostNode& file, int dir, std::string path, int flags) {
-  if (m_frozen || m_dir || m_done.size() + m_opened.size() >= kMaxRounds) return false;
+  if (m_frozen || pending() || rounds() >= kMaxRounds) return false;
   for (const auto& o : m_opened)
     if (o.file.ptr() == &file) return false;
   m_dir = RefPtr<HostNode>(&file);
@@ -259,7 +262,81 @@ std::optional<ErrorOr<UniqueFd>> HostFetch::take_open(const HostNode& file) {
   return std::nullopt;
 }
 
-Coro<int32_t> HostFetch::run() {
+bool HostFetch::defer_copy(const Node& key, RefPtr<Node> copy, RefPtr<File> src, RefPtr<File> dst, uint64_t len) {
+  if (m_frozen || pending() || rounds() >= kMaxRounds) return false;
+  for (const auto& c : m_copies)
+    if (c.key.ptr() == &key) return false;
+  m_copies.push_back(Copy{RefPtr<Node>(const_cast<Node*>(&key)), std::move(copy), std::move(src), std::move(dst), len});
+  return true;
+}
+
+std::optional<ErrorOr<RefPtr<Node>>> HostFetch::take_copy(const Node& key) {
+  for (auto& c : m_copies) {
+    if (c.key.ptr() != &key || c.taken || !c.result) continue;
+    c.taken = true;
+    return std::move(*c.result);
+  }
+  return std::nullopt;
+}
+
+// Copies through a pipe with IORING_OP_SPLICE: the file's pages go into the
+// pipe by reference and are copied once, into dst. A source that cannot
+// splice is read and written through a buffer instead.
+Coro<ErrorOr<void>> HostFetch::copy_data(int src, int dst, uint64_t len, const std::function<bool()>& abandon) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) co_return last_host_errno();
+  UniqueFd out(p[0]), in(p[1]);
+  int piped = ::fcntl(in.get(), F_SETPIPE_SZ, 1 << 20);
+  if (piped < 0) piped = ::fcntl(in.get(), F_GETPIPE_SZ);
+  const auto chunk = static_cast<unsigned>(piped > 0 ? piped : 65536);
+  std::vector<std::byte> buf;  // only when splicing is refused
+  uint64_t done = 0;
+  while (done < len) {
+    if (abandon && abandon()) co_return Errno::INTR;
+    auto want = static_cast<unsigned>(std::min<uint64_t>(len - done, chunk));
+    auto at = static_cast<int64_t>(done);
+    int32_t n;
+    if (buf.empty()) {
+      n = co_await uring_op([=, &in](io_uring_sqe* s) { io_uring_prep_splice(s, src, at, in.get(), -1, want, 0); });
+      if (n == -EINVAL && done == 0) {
+        buf.resize(chunk);
+        continue;
+      }
+      if (n < 0) co_return errno_from_host(-n);
+      if (n == 0) break;  // the file shrank meanwhile
+      for (int32_t drained = 0; drained < n;) {
+        int64_t to = at + drained;
+        auto rest = static_cast<unsigned>(n - drained);
+        int32_t w = co_await uring_op([=, &out](io_uring_sqe* s) { io_uring_prep_splice(s, out.get(), -1, dst, to, rest, 0); });
+        if (w < 0) co_return errno_from_host(-w);
+        if (w == 0) co_return Errno::IO;
+        drained += w;
+      }
+    } else {
+      n = co_await uring_read(src, buf.data(), want, at);
+      if (n < 0) co_return errno_from_host(-n);
+      if (n == 0) break;
+      for (int32_t written = 0; written < n;) {
+        int32_t w = co_await uring_write(dst, buf.data() + written, static_cast<unsigned>(n - written), at + written);
+        if (w < 0) co_return errno_from_host(-w);
+        if (w == 0) co_return Errno::IO;
+        written += w;
+      }
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  co_return ErrorOr<void>{};
+}
+
+Coro<int32_t> HostFetch::run(std::function<bool()> abandon) {
+  if (copying()) {
+    Copy& c = m_copies.back();
+    auto copied = co_await copy_data(c.src->mmap_fd(), c.dst->mmap_fd(), c.len, abandon);
+    c.src = nullptr;
+    c.dst = nullptr;
+    c.result = copied.is_error() ? ErrorOr<RefPtr<Node>>(copied.error()) : ErrorOr<RefPtr<Node>>(std::move(c.copy));
+    co_return 0;
+  }
   RefPtr<HostNode> dir = std::move(m_dir);
   std::string name = std::move(m_name);
   m_dir = nullptr;

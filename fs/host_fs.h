@@ -28,6 +28,7 @@
 // which is also how getcwd and /proc/PID/fd follow a renamed or deleted file
 // on a writable hostfs (current_link).
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,7 +70,24 @@ class HostFetch {
     HostFetch* m_saved;
   };
 
-  bool pending() const { return m_dir != nullptr; }
+  // Makes the calling thread's walks and opens synchronous while it lives
+  // (work whose every step is small and must not be split into rounds: the
+  // set-up of an overlay copy-up).
+  class Pause {
+   public:
+    Pause();
+    ~Pause();
+    Pause(const Pause&) = delete;
+    Pause& operator=(const Pause&) = delete;
+
+   private:
+    HostFetch* m_saved;
+  };
+
+  bool pending() const { return m_dir != nullptr || copying(); }
+  // Whether the pending work is a copy (run() then must not be cancelled by
+  // a signal: overlayfs copy-up is not interruptible either).
+  bool copying() const { return !m_copies.empty() && !m_copies.back().result; }
   // Records a lookup of name in dir unless this handler fetched it already
   // (its synchronous lookup then reports what the host said) or has made
   // too many rounds. Returns whether the walk should stop.
@@ -91,13 +109,34 @@ class HostFetch {
   bool defer_open(HostNode& file, int dir, std::string path, int flags);
   // The result of the open made for `file` (a fd or an error), once.
   std::optional<ErrorOr<UniqueFd>> take_open(const HostNode& file);
+  // An overlay copy-up's data: records a copy of len bytes from src into
+  // dst (both at offset 0), for the copy-up of the lower object `key` into
+  // `copy`, unless this handler made one for key already or cannot defer
+  // any more. run() copies on io_uring (splice through a pipe: the data
+  // never enters the sentry), so a large file does not hold the worker.
+  bool defer_copy(const Node& key, RefPtr<Node> copy, RefPtr<File> src, RefPtr<File> dst, uint64_t len);
+  // The finished copy for key (copy or the error), once.
+  std::optional<ErrorOr<RefPtr<Node>>> take_copy(const Node& key);
   // The pending lookup or open as an io_uring openat; a looked-up node
   // enters the cache, an opened fd waits for take_open. Returns -ECANCELED
   // when a signal cancelled it, else 0 (a failed lookup is left to the
   // handler's synchronous lookup to report).
-  Coro<int32_t> run();
+  // A pending copy runs whole, polling `abandon` between chunks (the
+  // caller's process is being torn down: the copy stops with EINTR).
+  Coro<int32_t> run(std::function<bool()> abandon = {});
 
  private:
+  struct Copy {
+    RefPtr<Node> key;
+    RefPtr<Node> copy;
+    RefPtr<File> src, dst;
+    uint64_t len = 0;
+    std::optional<ErrorOr<RefPtr<Node>>> result;  // set by run()
+    bool taken = false;
+  };
+  size_t rounds() const { return m_done.size() + m_opened.size() + m_copies.size(); }
+  static Coro<ErrorOr<void>> copy_data(int src, int dst, uint64_t len, const std::function<bool()>& abandon);
+
   static constexpr int kMaxRounds = 64;
   RefPtr<HostNode> m_dir;  // the pending lookup's directory (or open's file)
   std::string m_name;      // its name (or the open's path)
@@ -114,6 +153,7 @@ class HostFetch {
     bool taken = false;
   };
   std::vector<Opened> m_opened;
+  std::vector<Copy> m_copies;
   bool m_frozen = false;
 };
 

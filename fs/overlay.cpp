@@ -217,9 +217,9 @@ class HostUpper final : public UpperLayer {
 
 // Copies len bytes from src to dst (host fds, both at offset 0) in the
 // kernel: copy_file_range (same filesystem; reflinks where it can), else
-// sendfile. Never through a buffer of the file's size. Synchronous: a large
-// copy-up holds its worker and the overlay lock until done (FIXME: an
-// io_uring splice loop would free the worker).
+// sendfile. Never through a buffer of the file's size. Synchronous: used
+// outside a synchronous handler's fetch (sandbox set-up, async handlers),
+// and when the handler can defer no more (HostFetch::defer_copy).
 ErrorOr<void> copy_content(int src, int dst, uint64_t len) {
   loff_t in = 0, out = 0;
   bool ranges = true;
@@ -581,6 +581,13 @@ ErrorOr<bool> OverlayNode::empty_locked() const { return TRY(list_locked()).size
 ErrorOr<RefPtr<Node>> OverlayNode::copy_up_locked(CopyData data) {
   if (RefPtr<Node> up = upper_locked()) return up;
   if (!m_parent || !m_lower) return Errno::NOENT;  // the root always has an upper object
+  // Inside a synchronous handler a regular file's data is copied on
+  // io_uring (HostFetch::defer_copy): the handler stops here with FetchHost
+  // and, run again, finds the filled copy and links it into place. A copy
+  // never shows under its name before it is whole. The other steps are
+  // small: they are made here, synchronously, in one round.
+  HostFetch* fetch = HostFetch::current();
+  HostFetch::Pause pause;
   RefPtr<Node> parent_up = TRY(m_parent->copy_up_locked());
   UpperLayer& layer = *m_fs->upper;
   const Caller& internal = layer.internal();
@@ -591,19 +598,31 @@ ErrorOr<RefPtr<Node>> OverlayNode::copy_up_locked(CopyData data) {
   if (is_dir()) {
     TRY(parent_up->mkdir(internal, m_name, perm));
   } else if (is_regular()) {
-    // Writable by its owner until filled (a sentry that is not root could
-    // not write a read-only copy); fill_copy_locked sets the mode.
-    mode_t fill_perm = perm | S_IWUSR;
-    if (layer.atomic_copy_up()) {
-      auto tmp = parent_up->create_tmpfile(internal, fill_perm, Linkable::Yes);
-      if (!tmp.is_error()) {
-        up = tmp.release_value();
-        unnamed = true;
-      } else if (tmp.error() != Errno::NOTSUP && tmp.error() != Errno::ISDIR && tmp.error() != Errno::INVAL) {
-        return tmp.error();
+    bool with_data = data == CopyData::Yes && st.st_size > 0;
+    if (auto copied = with_data && fetch ? fetch->take_copy(*m_lower) : std::nullopt) {
+      up = TRY(std::move(*copied));
+      unnamed = true;
+      data = CopyData::No;  // filled already
+    } else {
+      // Writable by its owner until filled (a sentry that is not root could
+      // not write a read-only copy); fill_copy_locked sets the mode.
+      mode_t fill_perm = perm | S_IWUSR;
+      if (layer.atomic_copy_up() || (with_data && fetch)) {
+        auto tmp = parent_up->create_tmpfile(internal, fill_perm, Linkable::Yes);
+        if (!tmp.is_error()) {
+          up = tmp.release_value();
+          unnamed = true;
+        } else if (tmp.error() != Errno::NOTSUP && tmp.error() != Errno::ISDIR && tmp.error() != Errno::INVAL) {
+          return tmp.error();
+        }
       }
+      if (up && with_data && fetch) {
+        auto [src, dst] = TRY(open_content_locked(*up));
+        if (fetch->defer_copy(*m_lower, up, std::move(src), std::move(dst), static_cast<uint64_t>(st.st_size)))
+          return Errno::FetchHost;
+      }
+      if (!up) up = TRY(parent_up->create(internal, m_name, fill_perm));
     }
-    if (!up) up = TRY(parent_up->create(internal, m_name, fill_perm));
   } else if (is_symlink()) {
     std::string target = TRY(m_lower->readlink(internal));
     TRY(parent_up->symlink(internal, m_name, target));
@@ -629,17 +648,23 @@ ErrorOr<RefPtr<Node>> OverlayNode::copy_up_locked(CopyData data) {
   return up;
 }
 
+ErrorOr<std::pair<RefPtr<File>, RefPtr<File>>> OverlayNode::open_content_locked(Node& copy) {
+  const Caller& internal = m_fs->upper->internal();
+  Location from;
+  from.entries.push_back(PathEntry{m_name, m_lower});
+  RefPtr<File> src = TRY(m_lower->open(internal, from, O_RDONLY));
+  Location to;
+  to.entries.push_back(PathEntry{m_name, RefPtr<Node>(&copy)});
+  RefPtr<File> dst = TRY(copy.open(internal, to, O_WRONLY));
+  if (src->mmap_fd() < 0 || dst->mmap_fd() < 0) return Errno::NOTSUP;
+  return std::pair{std::move(src), std::move(dst)};
+}
+
 ErrorOr<void> OverlayNode::fill_copy_locked(Node& copy, const struct stat& st, CopyData data) {
   UpperLayer& layer = *m_fs->upper;
   const Caller& internal = layer.internal();
   if (is_regular() && data == CopyData::Yes && st.st_size > 0) {
-    Location from;
-    from.entries.push_back(PathEntry{m_name, m_lower});
-    RefPtr<File> src = TRY(m_lower->open(internal, from, O_RDONLY));
-    Location to;
-    to.entries.push_back(PathEntry{m_name, RefPtr<Node>(&copy)});
-    RefPtr<File> dst = TRY(copy.open(internal, to, O_WRONLY));
-    if (src->mmap_fd() < 0 || dst->mmap_fd() < 0) return Errno::NOTSUP;
+    auto [src, dst] = TRY(open_content_locked(copy));
     TRY(copy_content(src->mmap_fd(), dst->mmap_fd(), static_cast<uint64_t>(st.st_size)));
   }
   // Metadata: owner first (a chown clears set-id bits and file

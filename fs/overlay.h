@@ -47,6 +47,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "fs/node.h"
 #include "fs/tmpfs.h"
@@ -116,6 +117,8 @@ class OverlayNode final : public Node {
   // Fills a fresh upper copy of this node: content, owner, extended
   // attributes, mode, times and the inode number.
   ErrorOr<void> fill_copy_locked(Node& copy, const struct stat& lower_st, CopyData data);
+  // The lower file open for reading and its copy for writing (host fds).
+  ErrorOr<std::pair<RefPtr<File>, RefPtr<File>>> open_content_locked(Node& copy);
   // The lower object `name` of this directory, unless it is the upper
   // directory itself (ENOENT then, as for names the lower layer lacks).
   ErrorOr<RefPtr<Node>> lower_lookup_locked(std::string_view name) const;

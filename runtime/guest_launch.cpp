@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
@@ -60,7 +59,7 @@ std::optional<LaunchError> GuestLaunch::prepare() {
 
   signal(SIGPIPE, SIG_IGN);
   m_start_future = m_start_result.get_future();
-  m_pool = std::make_unique<WorkerPool>(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  m_pool = std::make_unique<WorkerPool>(WorkerPool::default_count());
   auto stub = StubProcess::create();
   if (stub.is_error()) return LaunchError{"creating the sandbox process: " + errno_message(stub.error()), 1};
   process.set_stub(stub.release_value());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -278,6 +279,12 @@ void Worker::run() {
     else if (slept > m_spin_max_cycles * 16)
       m_spin_cycles = std::max(m_spin_min_cycles, m_spin_cycles / 2);
   }
+}
+
+int WorkerPool::default_count() {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) > 0) return CPU_COUNT(&allowed);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 WorkerPool::WorkerPool(int count) {

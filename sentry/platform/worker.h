@@ -73,6 +73,9 @@ class Worker {
 class WorkerPool {
  public:
   explicit WorkerPool(int count);
+  // One worker per CPU the sentry may run on (its affinity mask: a cpuset
+  // or taskset narrows it), as DESIGN.md's "one per host CPU".
+  static int default_count();
   ~WorkerPool();
   Worker& worker(int i) { return *m_workers[i]; }
   // The worker that serves a new process (round robin).

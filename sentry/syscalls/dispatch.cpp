@@ -54,7 +54,11 @@ bool waits_for_host(const ErrorOr<int64_t>& r, const fs::HostFetch& fetch) {
 Coro<ErrorOr<int64_t>> fetch_and_retry(const SyscallEntry& entry, SyscallContext& ctx,
                                        std::unique_ptr<fs::HostFetch> fetch) {
   for (;;) {
-    int32_t r = co_await fetch->run();
+    // A copy runs to its end: a signal is delivered after it, as after an
+    // overlayfs copy-up; only the thread's end stops it.
+    if (fetch->copying()) dispatching_thread() = nullptr;
+    Thread& t = ctx.thread;
+    int32_t r = co_await fetch->run([&t] { return t.exited || t.must_exit; });
     if (r == -ECANCELED || ctx.thread.interrupted) co_return Errno::RestartSys;
     dispatching_thread() = &ctx.thread;
     ErrorOr<int64_t> result = run_sync(entry, ctx, *fetch);

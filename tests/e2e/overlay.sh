@@ -241,4 +241,44 @@ expect_status "a unix socket bound in a host directory under the overlay" sock 0
 expect_grep "inside: bind, then connect by path" "$E2E_TMP/sock.out" '^bound and connected True$'
 [[ ! -e $SOCKDIR ]] && pass "host: the socket's directories stayed in the sandbox" || fail "host: $SOCKDIR exists"
 
+# Copy-up of a large lower file runs on io_uring, not on the worker: with
+# one worker (the sentry limited to one CPU), another thread's syscalls are
+# served while the first thread's open(O_RDWR) copies 256 MiB. A copy made
+# on the worker would leave the other thread without a single getpid.
+BIG=$E2E_TMP/big-lower
+head -c $((256 << 20)) /dev/zero >"$BIG"
+printf 'tail of the file' >>"$BIG"
+BIG_SUM=$(md5sum <"$BIG")
+run copyup taskset -c 0 "$MOAT" do -- "$PYTHON" -c "
+import hashlib, os, threading, time
+count, stop = 0, False
+def spin():
+    global count
+    while not stop:
+        os.getpid()
+        count += 1
+t = threading.Thread(target=spin)
+t.start()
+time.sleep(0.2)
+before = count
+fd = os.open('$BIG', os.O_RDWR)
+during = count - before
+stop = True
+t.join()
+os.pwrite(fd, b'head', 0)
+os.close(fd)
+print('served during the copy:', 'yes' if during >= 20 else 'no (%d getpid)' % during)
+h = hashlib.md5()
+with open('$BIG', 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+        h.update(block)
+print('size', os.path.getsize('$BIG'), 'md5', h.hexdigest())
+"
+expect_status "copy-up of a 256 MiB lower file" copyup 0
+expect_grep "inside: another thread is served while the copy runs" "$E2E_TMP/copyup.out" '^served during the copy: yes$'
+WANT_SUM=$({ printf head; tail -c +5 "$BIG"; } | md5sum | cut -d' ' -f1)
+expect_grep "inside: the copy holds the lower data and the write" "$E2E_TMP/copyup.out" "^size $(((256 << 20) + 16)) md5 $WANT_SUM\$"
+[[ $(md5sum <"$BIG") == "$BIG_SUM" ]] && pass "host: the large lower file is unchanged" || fail "host: $BIG changed"
+rm -f "$BIG"
+
 finish
