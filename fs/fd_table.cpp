@@ -1,5 +1,6 @@
 #include "fs/fd_table.h"
 
+#include "fs/inotify.h"
 #include "fs/locks.h"
 #include "sentry/kernel/process.h"
 
@@ -12,11 +13,19 @@ uint64_t nofile_limit(const Process& process) {
   return std::min<uint64_t>(cur, 1u << 20);
 }
 
+namespace {
 // Closing any fd of a file releases the POSIX locks this table holds on it
-// (filp_close -> locks_remove_posix). Called outside the table's lock.
+// and the dnotify marks set through it (filp_close: dnotify_flush,
+// locks_remove_posix). Called outside the table's lock.
+void closed(const FdTable* table, const File& file) {
+  drop_dnotify(file, table);
+  release_posix_locks(table, file);
+}
+}  // namespace
+
 FdTable::~FdTable() {
   for (auto& e : m_entries.with_lock([](auto& v) { return std::exchange(v, {}); }))
-    if (e.file) release_posix_locks(this, *e.file);
+    if (e.file) closed(this, *e.file);
 }
 
 ErrorOr<int> FdTable::allocate(RefPtr<File> file, bool cloexec, int min_fd, uint64_t limit) {
@@ -41,7 +50,7 @@ ErrorOr<void> FdTable::install_at(int fd, RefPtr<File> file, bool cloexec, uint6
     old = std::move(v[fd].file);
     v[fd] = Entry{std::move(file), cloexec};
   });
-  if (old) release_posix_locks(this, *old);
+  if (old) closed(this, *old);
   return {};  // `old` is released here, outside the lock
 }
 
@@ -74,7 +83,7 @@ ErrorOr<RefPtr<File>> FdTable::remove(int fd) {
     v[fd] = Entry{};
     return out;
   }));
-  release_posix_locks(this, *f);
+  closed(this, *f);
   return f;
 }
 
@@ -87,7 +96,7 @@ void FdTable::close_on_exec() {
         e = Entry{};
       }
   });
-  for (const auto& f : doomed) release_posix_locks(this, *f);
+  for (const auto& f : doomed) closed(this, *f);
 }
 
 std::shared_ptr<FdTable> FdTable::clone() const {

@@ -82,6 +82,7 @@ namespace {
 
 struct DnotifyMark {
   const File* file;
+  const void* owner;  // the fd table it was set through
   uint32_t mask;  // IN_* events
   bool multishot;
   std::function<void()> fire;
@@ -368,7 +369,7 @@ ErrorOr<struct stat> InotifyFile::stat() const {
 
 // --- dnotify.
 
-ErrorOr<void> set_dnotify(const File& dir, unsigned long arg, std::function<void()> fire) {
+ErrorOr<void> set_dnotify(const File& dir, const void* owner, unsigned long arg, std::function<void()> fire) {
   if (!dir.node().is_dir()) return Errno::NOTDIR;
   auto key = key_of(dir.location().node());
   if (!key) return Errno::NOENT;
@@ -384,34 +385,43 @@ ErrorOr<void> set_dnotify(const File& dir, unsigned long arg, std::function<void
   std::lock_guard guard(r.lock);
   auto it = r.watches.find(*key);
   if (mask == 0) {
-    if (it != r.watches.end()) erase_marks_locked(r, it, [&](const DnotifyMark& m) { return m.file == &dir; });
+    if (it != r.watches.end())
+      erase_marks_locked(r, it, [&](const DnotifyMark& m) { return m.file == &dir && m.owner == owner; });
     return {};
   }
   auto& list = r.watches[*key];
   for (auto& reg : list) {
-    if (!reg.dnotify || reg.dnotify->file != &dir) continue;
+    if (!reg.dnotify || reg.dnotify->file != &dir || reg.dnotify->owner != owner) continue;
     reg.dnotify->mask |= mask;  // attach_dn: the events add up
     reg.dnotify->multishot = arg & DN_MULTISHOT;
     reg.dnotify->fire = std::move(fire);
     return {};
   }
-  auto mark = std::make_shared<DnotifyMark>(DnotifyMark{&dir, mask, bool(arg & DN_MULTISHOT), std::move(fire)});
+  auto mark = std::make_shared<DnotifyMark>(DnotifyMark{&dir, owner, mask, bool(arg & DN_MULTISHOT), std::move(fire)});
   list.push_back(Registration{{}, -1, 0, std::move(mark)});
   g_watch_count++;
   g_dnotify_count++;
   return {};
 }
 
-void drop_dnotify(const File& file) {
+namespace {
+// Drops the marks on file set through owner (any owner when null).
+void drop_marks(const File& file, const void* owner) {
   if (g_dnotify_count.load(std::memory_order_relaxed) == 0) return;
   Registry& r = registry();
   std::lock_guard guard(r.lock);
   for (auto it = r.watches.begin(); it != r.watches.end();) {
     auto next = std::next(it);
-    erase_marks_locked(r, it, [&](const DnotifyMark& m) { return m.file == &file; });
+    erase_marks_locked(r, it, [&](const DnotifyMark& m) { return m.file == &file && (!owner || m.owner == owner); });
     it = next;
   }
 }
+}  // namespace
+
+void drop_dnotify(const File& file, const void* owner) {
+  if (owner) drop_marks(file, owner);
+}
+void drop_dnotify(const File& file) { drop_marks(file, nullptr); }
 
 // --- Hooks.
 

@@ -54,10 +54,13 @@ class InotifyFile final : public File {
 // DN_ACCESS | DN_MODIFY | DN_CREATE | DN_DELETE | DN_RENAME | DN_ATTRIB,
 // with DN_MULTISHOT to keep the mark after its first event; the events of a
 // second call add to the first; 0 removes the mark. `fire` runs for each
-// event (the caller sends the owner's signal). The mark lives as long as the
-// description (Linux drops it when the fd is closed: a dup keeps it here).
-ErrorOr<void> set_dnotify(const File& dir, unsigned long arg, std::function<void()> fire);
-// The description is released: its dnotify mark goes.
+// event (the caller sends the owner's signal). A mark belongs to the
+// description and the fd table it was set through (`owner`), and goes when
+// any fd of that description in that table is closed (dnotify_flush).
+ErrorOr<void> set_dnotify(const File& dir, const void* owner, unsigned long arg, std::function<void()> fire);
+// An fd of file in fd table owner was closed: the marks set through it go.
+void drop_dnotify(const File& file, const void* owner);
+// The description is released: every mark on it goes.
 void drop_dnotify(const File& file);
 
 // --- Hooks. All take the node's location as the change left it (or as it

@@ -207,7 +207,7 @@ ErrorOr<int64_t> sys_fcntl(SyscallContext& ctx) {
       file->set_owner(fs::File::Owner{F_OWNER_PID, p.pid()});
       pid_t owner = p.pid();
       int sig = file->owner_signal();
-      TRY(fs::set_dnotify(*file, arg, [sandbox, owner, sig, fd] { send_sigio(*sandbox, owner, sig, fd); }));
+      TRY(fs::set_dnotify(*file, &p.fds(), arg, [sandbox, owner, sig, fd] { send_sigio(*sandbox, owner, sig, fd); }));
       return 0;
     }
     case F_GET_SEALS:

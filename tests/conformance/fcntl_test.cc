@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -309,6 +310,44 @@ TEST(Fcntl, NotifySignalsDirectoryChanges) {
   EXPECT_FALSE(got_signal(sig, &info));
   close(fd);
   for (const char* n : {"/b", "/c", "/d"}) unlink((dir + n).c_str());
+  rmdir(dir.c_str());
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+}
+
+// A mark belongs to the fd table it was set through: closing any fd of the
+// description there drops it (dnotify_flush), a dup included; a forked
+// child's close does not, since the child has a table of its own.
+TEST(Fcntl, NotifyMarkGoesWithAClosedFd) {
+  int sig = SIGRTMIN + 3;
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  ASSERT_SYSCALL_SUCCEEDS(sigprocmask(SIG_BLOCK, &set, &old));
+  std::string dir = tmp("watched-close");
+  ASSERT_SYSCALL_SUCCEEDS(mkdir(dir.c_str(), 0755));
+  int fd = ASSERT_SYSCALL_SUCCEEDS(open(dir.c_str(), O_RDONLY | O_DIRECTORY));
+  int dup_fd = ASSERT_SYSCALL_SUCCEEDS(dup(fd));
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_SETSIG, sig));
+  ASSERT_SYSCALL_SUCCEEDS(fcntl(fd, F_NOTIFY, DN_CREATE | DN_MULTISHOT));
+  siginfo_t info{};
+  // The child closes both fds of its own table: the parent's mark stays.
+  pid_t child = fork();
+  if (child == 0) {
+    close(fd);
+    close(dup_fd);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_SYSCALL_SUCCEEDS(waitpid(child, &status, 0));
+  make_file(dir + "/a", "x");
+  EXPECT_TRUE(got_signal(sig, &info));
+  // The parent closes the dup, not the fd the mark was set through: the
+  // mark goes all the same.
+  close(dup_fd);
+  make_file(dir + "/b", "x");
+  EXPECT_FALSE(got_signal(sig, &info));
+  close(fd);
+  for (const char* n : {"/a", "/b"}) unlink((dir + n).c_str());
   rmdir(dir.c_str());
   sigprocmask(SIG_SETMASK, &old, nullptr);
 }
