@@ -258,6 +258,7 @@ class Process {
   // (sentry/kernel/vfork.h); the caller's stack pointer at the vfork.
   bool vfork_shares_memory = false;
   uint64_t vfork_caller_sp = 0;
+  std::vector<std::byte> vfork_window;  // the caller's frames as the child started
   int exit_signal = SIGCHLD;    // what its parent gets when it ends (clone's CSIGNAL)
   WaitQueue child_event;        // a child changed state (wait4 waits here)
   WaitQueue vfork_done;         // this vfork child released its parent

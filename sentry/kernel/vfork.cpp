@@ -44,25 +44,60 @@ void copy_range(Process& child, Process& parent, int pagemap, uint64_t start, ui
   }
 }
 
+constexpr uint64_t kWindow = 4 * mm::kPageSize;
+
+// [start, end) of the caller's stack window: from the page of its stack
+// pointer up, within the stack pointer's mapping.
+std::pair<uint64_t, uint64_t> window_of(Process& child) {
+  const mm::Mapping* m = child.address_space().find(child.vfork_caller_sp);
+  if (!m) return {0, 0};
+  uint64_t start = child.vfork_caller_sp & ~(mm::kPageSize - 1);
+  return {start, std::min(m->end, start + kWindow)};
+}
+
+// Writes into the parent the bytes of the window that the child changed
+// since it started; the bytes around them keep the parent's content.
+void merge_window(Process& child, Process& parent) {
+  const std::vector<std::byte>& before = child.vfork_window;
+  auto [start, end] = window_of(child);
+  if (before.empty() || end - start < before.size()) return;
+  std::vector<std::byte> now(before.size());
+  now.resize(child.mem().read_partial(start, now.data(), now.size()));
+  for (size_t i = 0; i < now.size();) {
+    if (now[i] == before[i]) {
+      i++;
+      continue;
+    }
+    size_t run = i;
+    while (run < now.size() && now[run] != before[run]) run++;
+    (void)parent.mem().write(start + i, now.data() + i, run - i);
+    i = run;
+  }
+}
+
 }  // namespace
+
+void snapshot_vfork_window(Process& child) {
+  auto [start, end] = window_of(child);
+  child.vfork_window.resize(end - start);
+  child.vfork_window.resize(child.mem().read_partial(start, child.vfork_window.data(), child.vfork_window.size()));
+}
 
 void copy_back_vfork_memory(Process& child) {
   if (!child.vfork_shares_memory || child.vfork_released) return;
   child.vfork_shares_memory = false;
   Process* parent = child.sandbox().find_process(child.ppid());
   if (!parent || parent->zombie) return;
+  // With other threads of the parent running, only the caller's frames.
+  if (parent->live_threads() > 1) {
+    merge_window(child, *parent);
+    return;
+  }
   std::string path = "/proc/" + std::to_string(child.stub().host_pid()) + "/pagemap";
   UniqueFd pagemap(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!pagemap) return;
-  // With other threads of the parent running, only the caller's stack.
-  const mm::Mapping* caller_stack = nullptr;
-  if (parent->live_threads() > 1) {
-    caller_stack = parent->address_space().find(child.vfork_caller_sp);
-    if (!caller_stack) return;
-  }
   for (const mm::Mapping& m : child.address_space().mappings()) {
     if (m.reserved || !(m.prot & PROT_WRITE) || (m.flags & MAP_SHARED)) continue;
-    if (caller_stack && (m.end <= caller_stack->start || m.start >= caller_stack->end)) continue;
     // Only where the parent still has the same private writable mapping.
     const mm::Mapping* pm = parent->address_space().find(m.start);
     if (!pm || (pm->flags & MAP_SHARED) || !(pm->prot & PROT_WRITE)) continue;

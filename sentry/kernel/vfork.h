@@ -7,8 +7,12 @@
 //
 // A page the child wrote is one mapped in the child alone (pagemap's
 // "exclusively mapped" bit) and backed by anonymous memory. With the parent's
-// other threads running, a page they wrote is exclusive in the child too,
-// so then only the vfork caller's stack (which nobody else writes) is copied.
+// other threads running, a page they wrote is exclusive in the child too
+// (it holds the old content), so then only the bytes the child changed in
+// a window of the caller's stack, from its stack pointer up, are copied:
+// its frames, where posix_spawn's child leaves the exec error. A window,
+// not the stack's mapping: a Go goroutine's stack lies in a heap arena
+// that the other threads write.
 
 namespace moat {
 
@@ -18,5 +22,9 @@ class Process;
 // child's exit (before its host process goes) and at its execve (before the
 // old image is unmapped). A no-op for other processes.
 void copy_back_vfork_memory(Process& child);
+
+// Keeps the vfork caller's stack window as the child starts (called once
+// the child's memory exists, before it runs).
+void snapshot_vfork_window(Process& child);
 
 }  // namespace moat

@@ -25,6 +25,7 @@
 #include "sentry/kernel/lifecycle.h"
 #include "sentry/kernel/pidfd.h"
 #include "sentry/kernel/signals.h"
+#include "sentry/kernel/vfork.h"
 #include "sentry/platform/stub_ops.h"
 #include "sentry/platform/worker.h"
 #include "sentry/syscalls/handlers.h"
@@ -217,6 +218,7 @@ Coro<ErrorOr<int64_t>> do_clone(SyscallContext& ctx, uint64_t flags, uint64_t ch
     child.vfork_caller_sp = static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RSP]);
   }
   child.set_stub(std::move(child_stub));
+  if (child.vfork_shares_memory) snapshot_vfork_window(child);
   Thread& ct = child.add_thread(t.slot_index(), pid);
   ct.ucontext_off = t.ucontext_off;
   ct.fs_base = t.fs_base;

@@ -6,6 +6,7 @@
 // reaps what it started, with a deadline.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,6 +17,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include "harness.h"
 #include "proc_child.h"
@@ -308,6 +311,77 @@ TEST(Vfork, ParentResumesWhenChildExecs) {
   go.close_r();
   EXPECT_SYSCALL_SUCCEEDS_WITH(write(go.w, "g", 1), 1);
   EXPECT_EQ(child_result(pid), 17);
+}
+
+namespace {
+
+// A thread that keeps incrementing a counter in memory, counting in a
+// register too: the two agree at the end unless something wrote an old
+// value over the counter.
+struct Bumper {
+  std::atomic<bool> stop{false};
+  volatile uint64_t* counter = nullptr;
+  uint64_t bumps = 0;
+};
+
+void* bump(void* arg) {
+  auto* b = static_cast<Bumper*>(arg);
+  uint64_t mine = 0;
+  while (!b->stop.load(std::memory_order_relaxed)) {
+    *b->counter = *b->counter + 1;
+    mine++;
+  }
+  b->bumps = mine;
+  return nullptr;
+}
+
+struct Forker {
+  int children = 0;
+  int failures = 0;
+};
+
+void* vfork_often(void* arg) {
+  auto* f = static_cast<Forker*>(arg);
+  for (int i = 0; i < 40; i++) {
+    pid_t pid = vfork();
+    if (pid == 0) _exit(7);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
+      f->failures++;
+    else
+      f->children++;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// A vfork from one thread while another writes memory next to the
+// caller's stack (one mapping holds both, as a Go heap arena holds
+// goroutine stacks): the other thread's writes all stay.
+TEST(Vfork, OtherThreadsWritesNearTheCallersStackStay) {
+  constexpr size_t kRegion = 1 << 20, kStack = 512 << 10;
+  void* region = mmap(nullptr, kRegion, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_TRUE(region != MAP_FAILED);
+  Bumper b;
+  b.counter = reinterpret_cast<volatile uint64_t*>(static_cast<char*>(region) + kStack + (256 << 10));
+  pthread_t bumper;
+  ASSERT_EQ(pthread_create(&bumper, nullptr, bump, &b), 0);
+  Forker f;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstack(&attr, region, kStack);
+  pthread_t forker;
+  fflush(nullptr);
+  ASSERT_EQ(pthread_create(&forker, &attr, vfork_often, &f), 0);
+  pthread_join(forker, nullptr);
+  pthread_attr_destroy(&attr);
+  b.stop = true;
+  pthread_join(bumper, nullptr);
+  EXPECT_EQ(f.failures, 0);
+  EXPECT_EQ(f.children, 40);
+  EXPECT_EQ(*b.counter, b.bumps);
+  munmap(region, kRegion);
 }
 
 TEST(PosixSpawn, MissingProgramIsEnoent) {
