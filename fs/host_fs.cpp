@@ -647,20 +647,14 @@ ErrorOr<void> HostNode::allocate(int mode, uint64_t offset, uint64_t len) {
   return {};
 }
 
-ErrorOr<void> HostNode::fsync() {
+ErrorOr<UniqueFd> HostNode::fsync_fd() {
   // Nothing the guest can write reaches a read-only hostfs: nothing to flush.
-  if (!writable()) return {};
-  UniqueFd fd;
-  if (is_dir()) {
-    fd = UniqueFd(::openat(m_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) return last_host_errno();
-  } else if (is_regular()) {
-    fd = TRY(reopen(O_RDONLY));
-  } else {
-    return {};
-  }
-  if (::fsync(fd.get()) < 0) return last_host_errno();
-  return {};
+  if (!writable()) return UniqueFd();
+  if (is_regular()) return reopen(O_RDONLY);
+  if (!is_dir()) return UniqueFd();
+  UniqueFd fd(::openat(m_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return last_host_errno();
+  return fd;
 }
 
 Coro<ErrorOr<size_t>> HostFile::read(std::span<std::byte> buf, int64_t offset) {

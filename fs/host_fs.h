@@ -191,9 +191,9 @@ class HostNode final : public Node {
   ErrorOr<void> chown(const Caller&, uid_t uid, gid_t gid) override;
   ErrorOr<void> set_times(const Caller&, const struct timespec& atime, const struct timespec& mtime) override;
   ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
-  // Synchronous fsync of a directory or file node (fsync(2) of an open host
-  // file goes through HostFile::fsync and the worker's io_uring instead).
-  ErrorOr<void> fsync() override;
+  // A directory or file node's fd to flush (fsync(2) of an open host file
+  // goes through HostFile::fsync).
+  ErrorOr<UniqueFd> fsync_fd() override;
   // The host object's extended attributes, through its O_PATH fd.
   ErrorOr<std::string> getxattr(std::string_view name) const override;
   ErrorOr<std::vector<std::string>> listxattr() const override;

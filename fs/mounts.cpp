@@ -71,7 +71,7 @@ class ReadOnlyView final : public Node {
     return m_inner->open(caller, loc, flags);
   }
   ErrorOr<void> allocate(int, uint64_t, uint64_t) override { return Errno::ROFS; }
-  ErrorOr<void> fsync() override { return m_inner->fsync(); }
+  ErrorOr<UniqueFd> fsync_fd() override { return m_inner->fsync_fd(); }
   RefPtr<File> magic_target() const override { return m_inner->magic_target(); }
 
  private:

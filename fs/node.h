@@ -19,6 +19,7 @@
 
 #include "base/error.h"
 #include "base/ref_ptr.h"
+#include "base/unique_fd.h"
 #include "sentry/kernel/process.h"
 
 namespace moat::fs {
@@ -151,9 +152,12 @@ class Node : public RefCounted<Node> {
   }
   // fallocate(2) on a regular file (the description is checked by the caller).
   virtual ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) { return Errno::NOTSUP; }
-  // fsync(2): filesystems without it answer EINVAL, as Linux does for
-  // files whose f_op has no fsync (procfs, devices, pipes).
-  virtual ErrorOr<void> fsync() { return Errno::INVAL; }
+  // fsync(2): the host fd whose fsync flushes this node (the caller runs it
+  // on io_uring), or none when the sandbox holds nothing to flush (memory
+  // filesystems, read-only host files). Filesystems without fsync answer
+  // EINVAL, as Linux does for files whose f_op has no fsync (procfs,
+  // devices, pipes).
+  virtual ErrorOr<UniqueFd> fsync_fd() { return Errno::INVAL; }
 
   // Extended attributes (xattr(7)) by full name ("user.k"). The namespace
   // and permission rules are the caller's (sentry/syscalls/xattr.cpp).

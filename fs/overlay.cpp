@@ -895,13 +895,13 @@ ErrorOr<void> OverlayNode::allocate(int mode, uint64_t offset, uint64_t len) {
   return up->allocate(mode, offset, len);
 }
 
-ErrorOr<void> OverlayNode::fsync() {
+ErrorOr<UniqueFd> OverlayNode::fsync_fd() {
   RefPtr<Node> up;
   {
     std::lock_guard lock(m_fs->lock);
     up = upper_locked();
   }
-  return up ? up->fsync() : ErrorOr<void>{};
+  return up ? up->fsync_fd() : ErrorOr<UniqueFd>(UniqueFd());
 }
 
 // The overlay's own attributes behave as overlayfs's do: no such attribute

@@ -95,7 +95,7 @@ class OverlayNode final : public Node {
   ErrorOr<void> set_times(const Caller&, const struct timespec& atime, const struct timespec& mtime) override;
   ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
   // The upper copy's (a host upper directory's file reaches the disk).
-  ErrorOr<void> fsync() override;
+  ErrorOr<UniqueFd> fsync_fd() override;
   // Extended attributes: the upper copy's once there is one, else the lower
   // object's (every copy-up brings them along). A change copies up.
   ErrorOr<std::string> getxattr(std::string_view name) const override;

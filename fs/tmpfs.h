@@ -63,7 +63,7 @@ class TmpNode final : public Node {
   ErrorOr<void> mknod(const Caller&, std::string_view name, mode_t mode, dev_t dev) override;
   ErrorOr<void> link(const Caller&, std::string_view name, Node& target) override;
   ErrorOr<void> allocate(int mode, uint64_t offset, uint64_t len) override;
-  ErrorOr<void> fsync() override { return {}; }
+  ErrorOr<UniqueFd> fsync_fd() override { return UniqueFd(); }
   ErrorOr<std::string> getxattr(std::string_view name) const override;
   ErrorOr<std::vector<std::string>> listxattr() const override;
   ErrorOr<void> setxattr(std::string_view name, std::string_view value, int flags) override;

@@ -16,6 +16,7 @@
 #include "fs/inotify.h"
 #include "fs/locks.h"
 #include "fs/ops.h"
+#include "sentry/io/uring.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -82,20 +83,29 @@ ErrorOr<int64_t> do_futimesat(SyscallContext& ctx, int dirfd, uint64_t path_addr
   return do_utimes(ctx, dirfd, path_addr, ts, 0);
 }
 
-// fsync and fdatasync: a host file behind stdio is synced on the host; the
-// sandbox's own files have nothing to write back.
-// Host files of a hostfs are flushed with IORING_OP_FSYNC (fs/host_fs.h).
+// fsync and fdatasync, with IORING_OP_FSYNC: a host file behind stdio is
+// synced on the host (EINVAL for pipes and ttys), host files and
+// directories of a hostfs through a fd of theirs; the sandbox's own files
+// have nothing to write back.
 Coro<ErrorOr<int64_t>> do_fsync(SyscallContext& ctx, int fd, bool datasync) {
   CO_TRY_ASSIGN(RefPtr<fs::File> file, open_file(ctx, fd));
-  if (auto* host = dynamic_cast<fs::HostFdFile*>(file.ptr())) {
-    if (::fdatasync(host->host_fd()) < 0) co_return last_host_errno();  // EINVAL for pipes and ttys
-    co_return int64_t{0};
-  }
   if (auto* host = dynamic_cast<fs::HostFile*>(file.ptr())) {
     CO_TRY(co_await host->fsync(datasync));
     co_return int64_t{0};
   }
-  CO_TRY(file->node().fsync());
+  UniqueFd own;
+  int host_fd = -1;
+  if (auto* stdio = dynamic_cast<fs::HostFdFile*>(file.ptr())) {
+    host_fd = stdio->host_fd();
+    datasync = true;
+  } else {
+    CO_TRY_ASSIGN(own, file->node().fsync_fd());
+    host_fd = own.get();
+  }
+  if (host_fd < 0) co_return int64_t{0};
+  unsigned flags = datasync ? IORING_FSYNC_DATASYNC : 0;
+  int32_t r = co_await uring_op([=](io_uring_sqe* s) { io_uring_prep_fsync(s, host_fd, flags); });
+  if (r < 0) co_return errno_from_host(-r);
   co_return int64_t{0};
 }
 

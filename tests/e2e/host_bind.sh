@@ -195,6 +195,22 @@ run badbind "$MOAT" do --bind /nonexistent-moat-dir:/x -- /bin/true
 expect_status "--bind of a missing host path is a usage error" badbind 2
 run relbind "$MOAT" do --bind "$B:relative" -- /bin/true
 expect_status "--bind to a relative guest path is a usage error" relbind 2
+
+# fsync of the caller's stdio: a host file is flushed on the host, a pipe
+# is EINVAL, as on Linux.
+"$MOAT" do -- "$PYTHON" -c '
+import errno, os, sys
+os.fsync(1)
+try:
+    os.fsync(2)
+    print("pipe fsync: no error", file=sys.stderr)
+except OSError as e:
+    print("pipe fsync:", errno.errorcode[e.errno], file=sys.stderr)
+print("flushed")
+' 2>&1 >"$E2E_TMP/stdio.file" | cat >"$E2E_TMP/stdio.err"
+expect_grep "fsync of stdout redirected to a host file" "$E2E_TMP/stdio.file" '^flushed$'
+expect_grep "fsync of stderr on a pipe is EINVAL" "$E2E_TMP/stdio.err" '^pipe fsync: EINVAL$'
+
 run help "$MOAT" help
 expect_grep "moat help documents --bind" "$E2E_TMP/help.out" '--bind HOST:GUEST\[:ro\]'
 
