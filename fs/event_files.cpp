@@ -151,6 +151,7 @@ ErrorOr<void> EpollFile::ctl(int op, File& target, int guest_fd, epoll_event* ev
     }
     if (::epoll_ctl(m_fd.get(), op, alias ? alias.get() : own, ev) < 0) return last_host_errno();
     links.push_back(EpollLink{m_id, guest_fd, std::move(alias)});
+    m_entries.fetch_add(1, std::memory_order_relaxed);
     return {};
   }
   if (mine == links.end()) {
@@ -162,7 +163,10 @@ ErrorOr<void> EpollFile::ctl(int op, File& target, int guest_fd, epoll_event* ev
     return Errno::NOENT;
   }
   if (::epoll_ctl(m_fd.get(), op, mine->alias ? mine->alias.get() : own, ev) < 0) return last_host_errno();
-  if (op == EPOLL_CTL_DEL) links.erase(mine);
+  if (op == EPOLL_CTL_DEL) {
+    links.erase(mine);
+    m_entries.fetch_sub(1, std::memory_order_relaxed);
+  }
   return {};
 }
 

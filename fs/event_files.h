@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <atomic>
 #include <coroutine>
 #include <memory>
 #include <string>
@@ -97,11 +98,16 @@ class EpollFile final : public File {
   // (description, guest fd) as in Linux (File::EpollLink). The caller has
   // checked that target can be polled.
   ErrorOr<void> ctl(int op, File& target, int guest_fd, epoll_event* ev);
+  // At least the number of entries, so the most events one wait can return:
+  // entries added less those deleted (the host drops an entry silently when
+  // its file is released, so this may be more).
+  size_t entry_bound() const { return m_entries.load(std::memory_order_relaxed); }
 
  private:
   EpollFile(Location loc, UniqueFd fd);
   UniqueFd m_fd;
   uint64_t m_id;  // never reused, unlike the object's address
+  std::atomic<size_t> m_entries{0};
 };
 
 struct SignalFdState;

@@ -267,13 +267,13 @@ RefPtr<Node> create_sys_tree() {
   kernel->add("random", random);
 
   kernel->add("hostname", sysctl(next++, 0644, [](const Caller& c) -> ErrorOr<std::string> {
-                return (c.process ? c.process->sandbox().config().hostname : std::string("moat")) + "\n";
+                return (c.process ? c.process->sandbox().hostname() : std::string("moat")) + "\n";
               }));
   kernel->add("ostype", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("Linux\n"); }));
   kernel->add("osrelease", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return host_release() + "\n"; }));
   kernel->add("version", sysctl(next++, 0444, [](const Caller&) -> ErrorOr<std::string> { return std::string("#1 SMP moat\n"); }));
   kernel->add("domainname", sysctl(next++, 0644, [](const Caller& c) -> ErrorOr<std::string> {
-                return (c.process ? c.process->sandbox().config().domainname : std::string("(none)")) + "\n";
+                return (c.process ? c.process->sandbox().domainname() : std::string("(none)")) + "\n";
               }));
   kernel->add("pid_max", host_sysctl(next++, 0644, "/proc/sys/kernel/pid_max", "4194304\n"));
   kernel->add("threads-max", host_sysctl(next++, 0644, "/proc/sys/kernel/threads-max", "63704\n"));
@@ -288,6 +288,8 @@ RefPtr<Node> create_sys_tree() {
   fsdir->add("file-max", host_sysctl(next++, 0644, "/proc/sys/fs/file-max", "9223372036854775807\n"));
   fsdir->add("nr_open", host_sysctl(next++, 0644, "/proc/sys/fs/nr_open", "1048576\n"));
   core->add("somaxconn", host_sysctl(next++, 0644, "/proc/sys/net/core/somaxconn", "4096\n"));
+  // sched_rr_get_interval(2)'s SCHED_RR quantum.
+  kernel->add("sched_rr_timeslice_ms", host_sysctl(next++, 0644, "/proc/sys/kernel/sched_rr_timeslice_ms", "100\n"));
   return sys;
 }
 

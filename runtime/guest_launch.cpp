@@ -9,6 +9,7 @@
 #include "fs/fs_context.h"
 #include "fs/vfs.h"
 #include "runtime/netns.h"
+#include "sentry/kernel/host_limits.h"
 #include "sentry/kernel/process.h"
 #include "sentry/platform/stub_process.h"
 #include "sentry/platform/worker.h"
@@ -31,6 +32,8 @@ std::optional<LaunchError> GuestLaunch::prepare() {
   const std::vector<std::string>& argv = m_spec.argv;
   // Before any thread: the workers and stub processes inherit the namespace.
   if (auto error = runtime::enter_network(m_spec.config); !error.empty()) return LaunchError{error, 1};
+  // Each guest socket, pipe or host file costs the sentry a host fd.
+  raise_sentry_fd_limit();
   m_sandbox = std::make_unique<Sandbox>(m_spec.config);
   Process& process = m_sandbox->add_process(std::make_unique<Process>(*m_sandbox, m_sandbox->allocate_pid()));
   m_process = &process;

@@ -6,13 +6,16 @@
 
 #include "fs/fd_table.h"
 #include "fs/fs_context.h"
+#include "sentry/kernel/host_limits.h"
 #include "sentry/platform/stub_process.h"
 
 namespace moat {
 
 Process::Process(Sandbox& sandbox, pid_t pid) : m_sandbox(sandbox), m_pid(pid) {
-  // Limits start as the host's (what a process started by the user gets).
-  for (int r = 0; r < RLIM_NLIMITS; r++) getrlimit(static_cast<__rlimit_resource>(r), &rlimits[r]);
+  // Limits start as the host's (what a process started by the user gets),
+  // not the sentry's raised fd limit.
+  const auto& initial = initial_guest_rlimits();
+  std::copy(initial.begin(), initial.end(), rlimits.begin());
 }
 
 Process::~Process() = default;

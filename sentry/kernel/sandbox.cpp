@@ -11,9 +11,26 @@
 
 namespace moat {
 
-Sandbox::Sandbox(SandboxConfig config) : m_config(std::move(config)) {}
+Sandbox::Sandbox(SandboxConfig config)
+    : m_config(std::move(config)), m_uts(UtsNames{m_config.hostname, m_config.domainname}) {}
 
 Sandbox::~Sandbox() = default;
+
+std::string Sandbox::hostname() const {
+  return m_uts.with_lock([](const UtsNames& u) { return u.hostname; });
+}
+
+std::string Sandbox::domainname() const {
+  return m_uts.with_lock([](const UtsNames& u) { return u.domainname; });
+}
+
+void Sandbox::set_hostname(std::string name) {
+  m_uts.with_lock([&](UtsNames& u) { u.hostname = std::move(name); });
+}
+
+void Sandbox::set_domainname(std::string name) {
+  m_uts.with_lock([&](UtsNames& u) { u.domainname = std::move(name); });
+}
 
 Process& Sandbox::add_process(std::unique_ptr<Process> p) {
   Process& ref = *p;

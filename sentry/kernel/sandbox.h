@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex_protected.h"
 #include "sentry/kernel/futex.h"
 
 namespace moat {
@@ -60,6 +61,14 @@ class Sandbox {
   ~Sandbox();
 
   const SandboxConfig& config() const { return m_config; }
+
+  // The sandbox's UTS names, uname's nodename and domainname: the config's
+  // until the guest changes them (sethostname(2), setdomainname(2)). The
+  // sandbox is one UTS namespace; the host's names never change.
+  std::string hostname() const;
+  std::string domainname() const;
+  void set_hostname(std::string name);
+  void set_domainname(std::string name);
   fs::Vfs& vfs() { return *m_vfs; }
   bool has_vfs() const { return m_vfs != nullptr; }
   void set_vfs(std::unique_ptr<fs::Vfs> vfs);
@@ -95,6 +104,11 @@ class Sandbox {
 
  private:
   SandboxConfig m_config;
+  struct UtsNames {
+    std::string hostname;
+    std::string domainname;
+  };
+  MutexProtected<UtsNames> m_uts;
   std::unique_ptr<fs::Vfs> m_vfs;
   std::atomic<pid_t> m_next_pid{1};
   std::map<pid_t, std::unique_ptr<Process>> m_processes;

@@ -11,6 +11,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "fs/event_files.h"
@@ -44,7 +45,11 @@ Coro<ErrorOr<int64_t>> wait_epoll(SyscallContext& ctx, int epfd, uint64_t events
   CO_TRY_ASSIGN(fs::EpollFile * ep, epoll_of(file));
   int host_ep = ep->host_fd();
   Thread& t = ctx.thread;
-  std::vector<epoll_event> events(static_cast<size_t>(std::min(maxevents, 1024)));
+  // As many events as the guest takes, up to one per entry: a wait never
+  // returns more, and Linux fills the guest's array that far (a buffer of
+  // maxevents could be gigabytes).
+  size_t room = std::clamp<size_t>(ep->entry_bound(), 1, static_cast<size_t>(maxevents));
+  std::vector<epoll_event> events(room);
   int64_t deadline = timeout_ns >= 0 ? monotonic_ns() + timeout_ns : -1;
   for (;;) {
     // A signalfd's readiness may be stale: delivery takes signals too.

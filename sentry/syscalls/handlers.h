@@ -117,6 +117,8 @@ MOAT_SYNC(getresuid);
 MOAT_SYNC(getresgid);
 MOAT_SYNC(getgroups);
 MOAT_SYNC(uname);
+MOAT_SYNC(sethostname);
+MOAT_SYNC(setdomainname);
 MOAT_SYNC(sysinfo);
 MOAT_SYNC(getrandom);
 MOAT_SYNC(prlimit64);
@@ -133,12 +135,15 @@ MOAT_SYNC(sched_setscheduler);
 MOAT_SYNC(sched_setparam);
 MOAT_SYNC(sched_get_priority_max);
 MOAT_SYNC(sched_get_priority_min);
+MOAT_SYNC(sched_rr_get_interval);
 MOAT_SYNC(getpriority);
 MOAT_SYNC(setpriority);
 
 // time.cpp
 MOAT_SYNC(clock_gettime);
 MOAT_SYNC(clock_getres);
+MOAT_SYNC(clock_settime);
+MOAT_SYNC(settimeofday);
 MOAT_SYNC(gettimeofday);
 MOAT_SYNC(time);
 MOAT_SYNC(times);

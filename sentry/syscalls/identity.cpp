@@ -127,12 +127,43 @@ ErrorOr<int64_t> sys_uname(SyscallContext& ctx) {
     memcpy(field, value.data(), n);
   };
   set(u.sysname, "Linux");
-  set(u.nodename, ctx.sandbox().config().hostname);
+  set(u.nodename, ctx.sandbox().hostname());
   set(u.release, host.release);
   set(u.version, "#1 SMP moat");
   set(u.machine, "x86_64");
-  set(u.domainname, ctx.sandbox().config().domainname);
+  set(u.domainname, ctx.sandbox().domainname());
   TRY(ctx.mem().write(ctx.arg(0), &u, sizeof u));
+  return 0;
+}
+
+namespace {
+
+// The name sethostname/setdomainname give (kernel/sys.c): CAP_SYS_ADMIN in
+// the UTS namespace's user namespace first (the guest's root has it in the
+// sandbox's), then the length (__NEW_UTS_LEN, 64), then the copy. The name
+// ends at its first NUL, as uname's fields do.
+ErrorOr<std::string> read_uts_name(const SyscallContext& ctx) {
+  constexpr int kMaxUtsName = 64;
+  if (!(ctx.process().creds.cap_effective & (1ULL << CAP_SYS_ADMIN))) return Errno::PERM;
+  int len = ctx.arg_int(1);
+  if (len < 0 || len > kMaxUtsName) return Errno::INVAL;
+  char buf[kMaxUtsName];
+  if (len > 0) TRY(ctx.mem().read(ctx.arg(0), buf, static_cast<size_t>(len)));
+  return std::string(buf, strnlen(buf, static_cast<size_t>(len)));
+}
+
+}  // namespace
+
+// Implements Linux sethostname(2) on the sandbox's UTS name; the host's is
+// never touched.
+ErrorOr<int64_t> sys_sethostname(SyscallContext& ctx) {
+  ctx.sandbox().set_hostname(TRY(read_uts_name(ctx)));
+  return 0;
+}
+
+// Implements Linux setdomainname(2) on the sandbox's UTS name.
+ErrorOr<int64_t> sys_setdomainname(SyscallContext& ctx) {
+  ctx.sandbox().set_domainname(TRY(read_uts_name(ctx)));
   return 0;
 }
 
@@ -249,9 +280,10 @@ CpuMask thread_cpus(const Thread& t, const CpuMask& sandbox) {
 }
 
 // The thread a sched_* call names: 0 is the caller, else any live thread of
-// the sandbox by its id (the kernel's find_process_by_pid()).
+// the sandbox by its id (the kernel's find_process_by_pid(), which finds no
+// negative id: ESRCH; the calls that want EINVAL for one check first).
 ErrorOr<Thread*> sched_target(SyscallContext& ctx, pid_t pid) {
-  if (pid < 0) return Errno::INVAL;
+  if (pid < 0) return Errno::SRCH;
   if (pid == 0 || pid == ctx.thread.tid()) return &ctx.thread;
   if (Thread* t = ctx.process().thread_by_tid(pid)) return t;
   for (Process* p : ctx.sandbox().processes())
@@ -271,6 +303,19 @@ bool may_reschedule(const SyscallContext& ctx, const Thread& target) {
 }
 
 bool is_rt_policy(int policy) { return policy == SCHED_FIFO || policy == SCHED_RR; }
+
+// The host's SCHED_RR quantum in milliseconds (kernel.sched_rr_timeslice_ms),
+// Linux's default of 100 ms when it cannot be read.
+int64_t rr_timeslice_ms() {
+  constexpr int64_t kDefaultRrTimesliceMs = 100;
+  int64_t ms = kDefaultRrTimesliceMs;
+  if (FILE* f = fopen("/proc/sys/kernel/sched_rr_timeslice_ms", "re")) {
+    long long v = 0;
+    if (fscanf(f, "%lld", &v) == 1 && v > 0) ms = v;
+    fclose(f);
+  }
+  return ms;
+}
 
 constexpr int kKeepPolicy = -1;  // sched_setparam: the thread's own policy
 constexpr int kMaxRtPriority = 99;
@@ -400,7 +445,9 @@ ErrorOr<int64_t> sys_sched_setparam(SyscallContext& ctx) {
 
 // Implements Linux sched_getscheduler(2).
 ErrorOr<int64_t> sys_sched_getscheduler(SyscallContext& ctx) {
-  Thread* t = TRY(sched_target(ctx, ctx.arg_int(0)));
+  pid_t pid = ctx.arg_int(0);
+  if (pid < 0) return Errno::INVAL;
+  Thread* t = TRY(sched_target(ctx, pid));
   return t->sched_policy;
 }
 
@@ -410,6 +457,33 @@ ErrorOr<int64_t> sys_sched_getparam(SyscallContext& ctx) {
   if (!ctx.arg(1) || pid < 0) return Errno::INVAL;
   Thread* t = TRY(sched_target(ctx, pid));
   TRY(ctx.mem().write_obj(UserPtr<int32_t>(ctx.arg(1)), t->sched_priority));
+  return 0;
+}
+
+// Implements Linux sched_rr_get_interval(2): the time slice of the thread's
+// recorded policy as the host's kernel would give it. SCHED_RR threads get
+// the round-robin quantum (kernel.sched_rr_timeslice_ms, 100 ms by default),
+// SCHED_FIFO ones none; the fair classes get the EEVDF slice in whole
+// jiffies (get_rr_interval_fair()), 0 when a jiffy is longer than the slice,
+// which is what the host answers for the calling worker, a running
+// SCHED_OTHER thread.
+ErrorOr<int64_t> sys_sched_rr_get_interval(SyscallContext& ctx) {
+  pid_t pid = ctx.arg_int(0);
+  if (pid < 0) return Errno::INVAL;
+  Thread* t = TRY(sched_target(ctx, pid));
+  constexpr int64_t kNanosPerSecond = 1'000'000'000;
+  int64_t ns = 0;
+  switch (t->sched_policy & ~SCHED_RESET_ON_FORK) {
+    case SCHED_RR: ns = rr_timeslice_ms() * 1'000'000; break;
+    case SCHED_FIFO: break;
+    default: {
+      struct timespec host {};
+      if (syscall(SYS_sched_rr_get_interval, 0, &host) == 0) ns = host.tv_sec * kNanosPerSecond + host.tv_nsec;
+      break;
+    }
+  }
+  struct timespec out {ns / kNanosPerSecond, ns % kNanosPerSecond};
+  TRY(ctx.mem().write(ctx.arg(1), &out, sizeof out));
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "fs/fd_table.h"
 #include "fs/file.h"
 #include "fs/inotify.h"
+#include "sentry/kernel/interrupt.h"
 #include "sentry/syscalls/handlers.h"
 
 namespace moat {
@@ -110,7 +111,8 @@ Coro<ErrorOr<int64_t>> transfer_in(const UserMemory& mem, fs::File& file, std::v
 // Writes the guest segments. A blocking stream write keeps going until all
 // bytes are written (pipe_write); a non-blocking one stops at the first short
 // write.
-Coro<ErrorOr<int64_t>> transfer_out(const UserMemory& mem, fs::File& file, std::vector<Segment> segs, int64_t offset) {
+Coro<ErrorOr<int64_t>> transfer_out(Thread& thread, const UserMemory& mem, fs::File& file, std::vector<Segment> segs,
+                                    int64_t offset) {
   size_t want = 0;
   for (auto& s : segs) want += s.len;
   if (want == 0) {
@@ -140,8 +142,13 @@ Coro<ErrorOr<int64_t>> transfer_out(const UserMemory& mem, fs::File& file, std::
       }
     }
     for (size_t written = 0; written < n;) {
-      auto r = co_await file.write(std::span<const std::byte>(buf.data() + written, n - written),
-                                   offset < 0 ? -1 : offset + static_cast<int64_t>(done));
+      // A signal ends a blocking write that has moved bytes with their
+      // count (pipe_write). Only the call's first wait is interruptible by
+      // itself (interrupt.h), so every write here names the thread.
+      if (done > 0 && thread.interrupted) co_return static_cast<int64_t>(done);
+      auto r = co_await start_interruptible(
+          thread, file.write(std::span<const std::byte>(buf.data() + written, n - written),
+                             offset < 0 ? -1 : offset + static_cast<int64_t>(done)));
       if (r.is_error()) co_return settle(done, r.error());
       size_t w = r.value();
       done += w;
@@ -186,7 +193,7 @@ Coro<ErrorOr<int64_t>> sys_read(SyscallContext& ctx) {
 Coro<ErrorOr<int64_t>> sys_write(SyscallContext& ctx) {
   CO_TRY_ASSIGN(auto file, writable_file(ctx, ctx.arg_int(0)));
   std::vector<Segment> segs{{ctx.arg(1), std::min<uint64_t>(ctx.arg(2), kMaxRwCount)}};
-  co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), -1);
+  co_return co_await transfer_out(ctx.thread, ctx.mem(), *file, std::move(segs), -1);
 }
 
 // Implements Linux pread64(2).
@@ -204,7 +211,7 @@ Coro<ErrorOr<int64_t>> sys_pwrite64(SyscallContext& ctx) {
   auto offset = static_cast<int64_t>(ctx.arg(3));
   CO_TRY(check_positional(*file, offset));
   std::vector<Segment> segs{{ctx.arg(1), std::min<uint64_t>(ctx.arg(2), kMaxRwCount)}};
-  co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), offset);
+  co_return co_await transfer_out(ctx.thread, ctx.mem(), *file, std::move(segs), offset);
 }
 
 // Implements Linux readv(2).
@@ -218,7 +225,7 @@ Coro<ErrorOr<int64_t>> sys_readv(SyscallContext& ctx) {
 Coro<ErrorOr<int64_t>> sys_writev(SyscallContext& ctx) {
   CO_TRY_ASSIGN(auto file, writable_file(ctx, ctx.arg_int(0)));
   CO_TRY_ASSIGN(auto segs, read_iovecs(ctx.mem(), ctx.arg(1), ctx.arg_int(2)));
-  co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), -1);
+  co_return co_await transfer_out(ctx.thread, ctx.mem(), *file, std::move(segs), -1);
 }
 
 // Implements Linux lseek(2).
@@ -265,7 +272,7 @@ Coro<ErrorOr<int64_t>> vectored(SyscallContext& ctx, bool write, int64_t offset,
     CO_TRY_ASSIGN(struct stat st, file->stat());
     offset = st.st_size;
   }
-  if (write) co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), offset);
+  if (write) co_return co_await transfer_out(ctx.thread, ctx.mem(), *file, std::move(segs), offset);
   co_return co_await transfer_in(ctx.mem(), *file, std::move(segs), offset);
 }
 
@@ -341,7 +348,7 @@ Coro<ErrorOr<int64_t>> sys_vmsplice(SyscallContext& ctx) {
     if (::poll(&p, 1, 0) < 0) co_return last_host_errno();
     if (!(p.revents & (write ? POLLOUT : POLLIN | POLLHUP))) co_return Errno::AGAIN;
   }
-  if (write) co_return co_await transfer_out(ctx.mem(), *file, std::move(segs), -1);
+  if (write) co_return co_await transfer_out(ctx.thread, ctx.mem(), *file, std::move(segs), -1);
   co_return co_await transfer_in(ctx.mem(), *file, std::move(segs), -1);
 }
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <optional>
 #include <ctime>
 
 #include "sentry/io/uring.h"
@@ -46,6 +48,14 @@ ErrorOr<GuestTimespec> read_clock(const SyscallContext& ctx, const GuestClock& c
 // Linux timespec64_valid(): non-negative seconds, nanoseconds in [0, 1e9).
 bool is_valid(const GuestTimespec& ts) {
   return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < kNanosPerSecond;
+}
+
+// Linux timespec64_valid_settod(): valid, and far enough from the end of
+// ktime_t (KTIME_SEC_MAX less 30 years of uptime) to be a wall clock time.
+bool is_valid_settod(const GuestTimespec& ts) {
+  constexpr int64_t kKtimeSecMax = INT64_MAX / kNanosPerSecond;
+  constexpr int64_t kUptimeSecMax = 30LL * 365 * 24 * 60 * 60;
+  return is_valid(ts) && ts.tv_sec <= kKtimeSecMax - kUptimeSecMax;
 }
 
 GuestTimespec now(clockid_t clock) {
@@ -113,6 +123,41 @@ ErrorOr<int64_t> sys_clock_getres(SyscallContext& ctx) {
     TRY(ctx.mem().write(ctx.arg(1), &ts, sizeof ts));
   }
   return 0;
+}
+
+// Implements Linux clock_settime(2) as a container without CAP_SYS_TIME in
+// the host's user namespace sees it: a sandbox never sets the host's clock,
+// so every valid request is EPERM. Only CLOCK_REALTIME and the CPU-time
+// clocks of clock_getcpuclockid(3) have a setter (posix-timers.c); the other
+// clocks are EINVAL before the time is read, a bad time is EINVAL after.
+ErrorOr<int64_t> sys_clock_settime(SyscallContext& ctx) {
+  clockid_t id = ctx.arg_int(0);
+  if (id != CLOCK_REALTIME && id >= 0) return Errno::INVAL;
+  GuestTimespec ts = TRY(ctx.mem().read_obj(ctx.arg_ptr<GuestTimespec>(1)));
+  if (id == CLOCK_REALTIME) {
+    if (!is_valid_settod(ts)) return Errno::INVAL;
+    return Errno::PERM;
+  }
+  // posix_cpu_clock_set(): a CPU clock is never set, but one that names no
+  // process or thread is EINVAL.
+  TRY(resolve_clock(ctx.thread, id, ClockUse::Read));
+  return Errno::PERM;
+}
+
+// Implements Linux settimeofday(2), EPERM as clock_settime(2) is. The
+// timeval is checked first (EINVAL), the time zone only after the
+// permission, so a time zone alone is EPERM too.
+ErrorOr<int64_t> sys_settimeofday(SyscallContext& ctx) {
+  constexpr int64_t kMicrosPerSecond = 1'000'000;
+  std::optional<GuestTimespec> ts;
+  if (ctx.arg(0) != 0) {
+    GuestTimeval tv = TRY(ctx.mem().read_obj(ctx.arg_ptr<GuestTimeval>(0)));
+    if (tv.tv_sec < 0 || static_cast<uint64_t>(tv.tv_usec) >= kMicrosPerSecond) return Errno::INVAL;
+    ts = GuestTimespec{tv.tv_sec, tv.tv_usec * 1000};
+  }
+  if (ctx.arg(1) != 0) TRY(ctx.mem().read_obj(UserPtr<struct timezone>(ctx.arg(1))));
+  if (ts && !is_valid_settod(*ts)) return Errno::INVAL;
+  return Errno::PERM;
 }
 
 // Implements Linux gettimeofday(2).

@@ -1,10 +1,16 @@
 // Conformance: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
-// nanosleep(2), clock_nanosleep(2). Error paths use the raw syscall: glibc
-// reads most clocks through the vDSO, which does not check pointers.
+// nanosleep(2), clock_nanosleep(2), clock_settime(2), settimeofday(2).
+// Error paths use the raw syscall: glibc reads most clocks through the vDSO,
+// which does not check pointers.
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 
 #include "harness.h"
 
@@ -261,4 +267,108 @@ TEST(ClockNanosleep, ClocksWithoutSleepAreEopnotsupp) {
 TEST(ClockNanosleep, BadPointerIsEfault) {
   EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, reinterpret_cast<void*>(8), nullptr),
                             EFAULT);
+}
+
+// ---- clock_settime(2), settimeofday(2) ----
+//
+// A sandbox never sets the host's clock: moat answers as Linux does for a
+// caller without CAP_SYS_TIME (a container's root). Natively these cases
+// drop CAP_SYS_TIME in a child first, so no case can change the clock.
+
+namespace {
+
+// Runs checks in a child without CAP_SYS_TIME and expects it to exit 0.
+template <typename F>
+void without_cap_sys_time(F checks) {
+  pid_t child = fork();
+  ASSERT_SYSCALL_SUCCEEDS(child);
+  if (child == 0) {
+    alarm(10);
+    __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct d[2] = {};
+    if (syscall(SYS_capget, &h, d) != 0) _exit(100);
+    d[0].effective &= ~(1u << CAP_SYS_TIME);
+    if (syscall(SYS_capset, &h, d) != 0) _exit(101);
+    if (syscall(SYS_capget, &h, d) != 0 || (d[0].effective & (1u << CAP_SYS_TIME))) _exit(102);
+    _exit(checks());
+  }
+  int status = 0;
+  ASSERT_SYSCALL_SUCCEEDS_WITH(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// 0 when expr fails with err, else line (the child's exit status).
+#define CHILD_EXPECT_FAILS_WITH(expr, err) \
+  do {                                     \
+    errno = 0;                             \
+    long r_ = (expr);                      \
+    if (r_ != -1 || errno != (err)) return __LINE__ % 100 + 1; \
+  } while (0)
+
+}  // namespace
+
+TEST(ClockSettime, RealtimeIsEpermAndBadTimesEinval) {
+  without_cap_sys_time([] {
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, CLOCK_REALTIME, &now), EPERM);
+    timespec negative{-1, 0}, big_nsec{now.tv_sec, 1000000000}, far{INT64_MAX / 1000000000, 0};
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, CLOCK_REALTIME, &negative), EINVAL);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, CLOCK_REALTIME, &big_nsec), EINVAL);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, CLOCK_REALTIME, &far), EINVAL);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, CLOCK_REALTIME, reinterpret_cast<void*>(8)), EFAULT);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, CLOCK_REALTIME, nullptr), EFAULT);
+    return 0;
+  });
+}
+
+// Regression: CPython's test_clock_settime wants OSError for
+// clock_settime(CLOCK_MONOTONIC); clock_settime was ENOSYS in moat.
+TEST(ClockSettime, ClocksWithoutASetterAreEinvalBeforeTheTimeIsRead) {
+  without_cap_sys_time([] {
+    timespec zero{0, 0};
+    for (clockid_t c : {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE,
+                        CLOCK_BOOTTIME, CLOCK_TAI, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID,
+                        CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM, clockid_t{100}}) {
+      CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, c, &zero), EINVAL);
+      CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, c, reinterpret_cast<void*>(8)), EINVAL);
+    }
+    return 0;
+  });
+}
+
+TEST(ClockSettime, CpuClocksAreEpermOrEinvalForNoSuchProcess) {
+  without_cap_sys_time([] {
+    timespec zero{0, 0};
+    clockid_t self;
+    if (clock_getcpuclockid(0, &self) != 0) return 90;
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, self, &zero), EPERM);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, self, reinterpret_cast<void*>(8)), EFAULT);
+    // The clock id of pid 0x3fffffff (no such process), made by hand as
+    // clock_getcpuclockid refuses it: ~pid << 3 | CPUCLOCK_SCHED.
+    clockid_t none = static_cast<clockid_t>((~0x3fffffffu << 3) | 2);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_clock_settime, none, &zero), EINVAL);
+    return 0;
+  });
+}
+
+TEST(Settimeofday, EpermAfterTheTimevalIsChecked) {
+  without_cap_sys_time([] {
+    timeval now;
+    gettimeofday(&now, nullptr);
+    struct timezone tz {};
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, &now, nullptr), EPERM);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, nullptr, nullptr), EPERM);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, nullptr, &tz), EPERM);
+    // The time zone's range is checked only after the permission.
+    struct timezone far_zone {16 * 60, 0};
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, nullptr, &far_zone), EPERM);
+    timeval big_usec{now.tv_sec, 1000000}, negative{-1, 0};
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, &big_usec, nullptr), EINVAL);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, &negative, nullptr), EINVAL);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, reinterpret_cast<void*>(8), nullptr), EFAULT);
+    CHILD_EXPECT_FAILS_WITH(syscall(SYS_settimeofday, nullptr, reinterpret_cast<void*>(8)), EFAULT);
+    return 0;
+  });
 }

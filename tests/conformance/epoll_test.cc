@@ -5,12 +5,15 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "harness.h"
 #include "proc_child.h"
@@ -445,4 +448,45 @@ TEST(Epoll, AnEpollFdIsPollable) {
   ASSERT_SYSCALL_SUCCEEDS(write(efd, &one, 8));
   EXPECT_SYSCALL_SUCCEEDS_WITH(poll(&p, 1, 0), 1);
   EXPECT_EQ(p.revents, POLLIN);
+}
+
+// Regression: moat returned at most 1024 events per wait whatever maxevents
+// was (CPython's test_above_fd_setsize registers thousands of sockets).
+TEST(Epoll, OneWaitReturnsMoreThanAThousandEvents) {
+  constexpr int kFiles = 1500;
+  rlimit saved;
+  ASSERT_SYSCALL_SUCCEEDS(getrlimit(RLIMIT_NOFILE, &saved));
+  SKIP_IF(saved.rlim_max < kFiles + 64, "RLIMIT_NOFILE too low");
+  rlimit raised{std::max<rlim_t>(saved.rlim_cur, kFiles + 64), saved.rlim_max};
+  ASSERT_SYSCALL_SUCCEEDS(setrlimit(RLIMIT_NOFILE, &raised));
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  ASSERT_SYSCALL_SUCCEEDS(ep.fd);
+  std::vector<int> fds;
+  for (int i = 0; i < kFiles; i++) {
+    int fd = eventfd(0, EFD_CLOEXEC);
+    if (fd < 0) break;
+    fds.push_back(fd);
+    epoll_event ev{EPOLLOUT, {}};
+    ev.data.u32 = static_cast<uint32_t>(i);
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) break;
+  }
+  EXPECT_EQ(fds.size(), static_cast<size_t>(kFiles));
+  // Every eventfd is writable: one wait reports them all, each once.
+  std::vector<epoll_event> events(kFiles + 100);
+  int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1000);
+  EXPECT_EQ(n, static_cast<int>(fds.size()));
+  std::vector<bool> seen(kFiles);
+  int distinct = 0;
+  for (int i = 0; i < n; i++) {
+    uint32_t k = events[i].data.u32;
+    if (k < seen.size() && !seen[k]) {
+      seen[k] = true;
+      distinct++;
+    }
+  }
+  EXPECT_EQ(distinct, n);
+  // maxevents still bounds a wait.
+  EXPECT_SYSCALL_SUCCEEDS_WITH(epoll_wait(ep, events.data(), 1100, 0), 1100);
+  for (int fd : fds) close(fd);
+  ASSERT_SYSCALL_SUCCEEDS(setrlimit(RLIMIT_NOFILE, &saved));
 }

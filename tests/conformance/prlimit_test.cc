@@ -2,10 +2,15 @@
 #include <climits>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
 
 #include "harness.h"
 
@@ -144,4 +149,34 @@ TEST(Prlimit, RootMayRaiseTheHardLimit) {
   rlimit got;
   ASSERT_SYSCALL_SUCCEEDS(getrlimit(RLIMIT_CORE, &got));
   EXPECT_EQ(got.rlim_max, 4096u);
+}
+
+// Regression: each guest file the host backs costs the sentry a host fd,
+// and the sentry's RLIMIT_NOFILE was the one it gave the guest, so a guest
+// met EMFILE below its own limit (CPython's test_above_fd_setsize). A
+// process can hold as many fds as its hard limit allows (up to 64 Ki here,
+// to stay quick).
+TEST(Setrlimit, NofileHardLimitIsReachable) {
+  SavedLimit guard(RLIMIT_NOFILE);
+  rlimit l;
+  ASSERT_SYSCALL_SUCCEEDS(getrlimit(RLIMIT_NOFILE, &l));
+  rlimit all{l.rlim_max, l.rlim_max};
+  ASSERT_SYSCALL_SUCCEEDS(setrlimit(RLIMIT_NOFILE, &all));
+  constexpr rlim_t kMaxTried = 64 * 1024;
+  long want = static_cast<long>(std::min(l.rlim_max, kMaxTried)) - 32;
+  std::vector<int> fds;
+  fds.reserve(static_cast<size_t>(want));
+  int error = 0;
+  for (long i = 0; i < want; i++) {
+    int fd = eventfd(0, EFD_CLOEXEC);
+    if (fd < 0) {
+      error = errno;
+      break;
+    }
+    fds.push_back(fd);
+  }
+  size_t opened = fds.size();
+  for (int fd : fds) close(fd);
+  EXPECT_EQ(error, 0);
+  EXPECT_EQ(opened, static_cast<size_t>(want));
 }

@@ -1,6 +1,8 @@
 // Conformance: sched_getaffinity(2), sched_yield(2), getcpu(2) and the
 // scheduling-policy queries.
 #include <climits>
+#include <cstdio>
+#include <ctime>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -372,4 +374,87 @@ TEST(Priority, ResetOnForkGivesTheChildNiceZero) {
               return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 4;
             }),
             0);
+}
+
+// ---- sched_rr_get_interval ----
+
+namespace {
+// The host's SCHED_RR quantum as the guest reads it, in nanoseconds.
+long long rr_timeslice_ns() {
+  long long ms = -1;
+  if (FILE* f = fopen("/proc/sys/kernel/sched_rr_timeslice_ms", "re")) {
+    if (fscanf(f, "%lld", &ms) != 1) ms = -1;
+    fclose(f);
+  }
+  return ms * 1000000;
+}
+}  // namespace
+
+TEST(SchedRrGetInterval, FairPoliciesGetLessThanASecond) {
+  SavedPolicy saved;
+  for (int policy : {SCHED_OTHER, SCHED_BATCH, SCHED_IDLE}) {
+    sched_param p{0};
+    ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, policy, &p), 0);
+    timespec ts{-1, -1};
+    EXPECT_SYSCALL_SUCCEEDS_WITH(syscall(SYS_sched_rr_get_interval, 0, &ts), 0);
+    EXPECT_EQ(ts.tv_sec, 0);
+    EXPECT_GE(ts.tv_nsec, 0);
+  }
+  sched_param zero{0};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_OTHER, &zero), 0);
+  timespec self{-1, -1}, by_pid{-2, -2};
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_rr_get_interval(0, &self), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(sched_rr_get_interval(getpid(), &by_pid), 0);
+  EXPECT_EQ(self.tv_sec, by_pid.tv_sec);
+}
+
+TEST(SchedRrGetInterval, RoundRobinGetsTheSysctlQuantumAndFifoNone) {
+  SKIP_IF(geteuid() != 0, "needs root");
+  SavedPolicy saved;
+  sched_param one{1};
+  int r = sched_setscheduler(0, SCHED_RR, &one);
+  SKIP_IF(r == -1 && errno == EPERM, "no CAP_SYS_NICE here");
+  ASSERT_SYSCALL_SUCCEEDS_WITH(r, 0);
+  timespec ts{-1, -1};
+  long rr = syscall(SYS_sched_rr_get_interval, 0, &ts);
+  // Back to a fair policy before anything else runs at real-time priority.
+  sched_param zero{0};
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_OTHER, &zero), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(rr, 0);
+  long long want = rr_timeslice_ns();
+  ASSERT_GT(want, 0);
+  EXPECT_EQ(ts.tv_sec * 1000000000LL + ts.tv_nsec, want);
+
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_FIFO, &one), 0);
+  ts = {-1, -1};
+  long fifo = syscall(SYS_sched_rr_get_interval, 0, &ts);
+  ASSERT_SYSCALL_SUCCEEDS_WITH(sched_setscheduler(0, SCHED_OTHER, &zero), 0);
+  EXPECT_SYSCALL_SUCCEEDS_WITH(fifo, 0);
+  EXPECT_EQ(ts.tv_sec, 0);
+  EXPECT_EQ(ts.tv_nsec, 0);
+}
+
+TEST(SchedRrGetInterval, ErrorsAreEinvalThenEsrchThenEfault) {
+  timespec ts;
+  void* bad = reinterpret_cast<void*>(8);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_rr_get_interval, -1, &ts), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_rr_get_interval, -1, bad), EINVAL);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_rr_get_interval, INT_MAX, &ts), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_rr_get_interval, INT_MAX, bad), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_rr_get_interval, 0, bad), EFAULT);
+}
+
+// Regression: CPython's test_sched_getaffinity expects OSError for pid -1;
+// an EINVAL there made posix.sched_getaffinity grow its buffer until it
+// overflowed. find_process_by_pid() finds no negative pid: ESRCH, while the
+// calls that check the pid first say EINVAL.
+TEST(SchedGetaffinity, NegativePidIsEsrch) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_SYSCALL_SUCCEEDS(sched_getaffinity(0, sizeof set, &set));
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_getaffinity, -1, sizeof set, &set), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(syscall(SYS_sched_setaffinity, -1, sizeof set, &set), ESRCH);
+  EXPECT_SYSCALL_FAILS_WITH(sched_getscheduler(-1), EINVAL);
+  sched_param p{0};
+  EXPECT_SYSCALL_FAILS_WITH(sched_getparam(-1, &p), EINVAL);
 }
