@@ -346,6 +346,31 @@ std::optional<bool> Cgroup::frozen() const {
   return state == "FROZEN";
 }
 
+Cgroup::Usage Cgroup::usage() const {
+  Usage u;
+  if (m_path.empty()) return u;
+  auto number = [](const std::string& path) -> std::optional<uint64_t> {
+    int64_t v = read_number(path);
+    if (v < 0) return std::nullopt;
+    return static_cast<uint64_t>(v);
+  };
+  if (unified()) {
+    std::string d = kCgroupRoot + m_path;
+    auto cpu = read_keyed(d + "/cpu.stat");
+    if (auto it = cpu.find("usage_usec"); it != cpu.end()) u.cpu_ns = it->second * 1000;
+    u.memory_peak = number(d + "/memory.peak");  // Linux 5.19 and later
+    u.oom_kills = read_keyed(d + "/memory.events")["oom_kill"];
+    return u;
+  }
+  auto mounts = v1_mounts();
+  if (auto it = mounts.find("cpuacct"); it != mounts.end()) u.cpu_ns = number(it->second + m_path + "/cpuacct.usage");
+  if (auto it = mounts.find("memory"); it != mounts.end()) {
+    u.memory_peak = number(it->second + m_path + "/memory.max_usage_in_bytes");
+    u.oom_kills = read_keyed(it->second + m_path + "/memory.oom_control")["oom_kill"];
+  }
+  return u;
+}
+
 nlohmann::ordered_json Cgroup::stats() const {
   using ojson = nlohmann::ordered_json;
   ojson data = ojson::object();

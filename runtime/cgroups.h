@@ -50,6 +50,16 @@ class Cgroup {
   // Usage as runc's `events --stats` reports it (the "data" object).
   nlohmann::ordered_json stats() const;
 
+  // What the cgroup's processes used so far (moat batch's results and
+  // limits): CPU time (user+system), the peak of its memory, and how many
+  // processes the OOM killer ended in it. nullopt where not accounted.
+  struct Usage {
+    std::optional<uint64_t> cpu_ns;
+    std::optional<uint64_t> memory_peak;
+    uint64_t oom_kills = 0;
+  };
+  Usage usage() const;
+
   // Whether this host has the v2 unified hierarchy at /sys/fs/cgroup.
   static bool unified();
 

@@ -4,8 +4,11 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "config/batch_profile.h"
+#include "runtime/guest_launch.h"
 #include "runtime/logging.h"
 #include "runtime/netns.h"
 #include "sentry/kernel/sandbox.h"
@@ -18,6 +21,42 @@ constexpr int kUsageError = 2;
 
 int run_do(const std::vector<std::string>& args);
 void print_usage(FILE* out);
+
+class HostTerminal;
+
+// PATH when the environment gives none, for looking up a command.
+constexpr const char* kDefaultGuestPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// A command for run_sandboxed(): what `moat do` takes from its flags and
+// its caller, and `moat batch` from a profile's job.
+struct SandboxedCommand {
+  SandboxConfig config;
+  std::vector<batch::BindMount> binds;
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+  std::string path_env;  // where argv[0] is looked up when it has no '/'
+  std::string cwd;       // the guest's working directory
+  HostTerminal* terminal = nullptr;  // `moat do -t`: a pty in the sandbox bridged to it
+};
+
+// How the guest ended: status as a shell gives it (the exit code, or 128+N
+// for signal N), and N when a signal ended it (0 otherwise).
+struct GuestExit {
+  int status;
+  int signal;
+};
+
+// Runs command in a fresh sandbox whose sentry is this process, with this
+// process's stdin, stdout and stderr, and waits until its first process has
+// ended: the guest's exit, or why it could not run (status 1 for moat's own
+// failures, 126/127 for the command's). Forwards SIGINT, SIGTERM, SIGHUP and
+// SIGQUIT to the guest while it runs. One sandbox per process: `moat batch`
+// forks a process for each.
+std::variant<GuestExit, LaunchError> run_sandboxed(SandboxedCommand command);
+
+// `moat batch` (runtime/batch.cpp).
+int run_batch(const std::vector<std::string>& args);
+void print_batch_usage(FILE* out);
 
 // Flags given before the command (runc's global flags, and runsc's).
 struct GlobalOptions {

@@ -21,6 +21,7 @@
 #include "fs/fs_context.h"
 #include "fs/pty.h"
 #include "fs/vfs.h"
+#include "config/batch_profile.h"
 #include "runtime/cli.h"
 #include "runtime/guest_launch.h"
 #include "runtime/netns.h"
@@ -64,6 +65,10 @@ void print_usage(FILE* out) {
           "      --network host   the host's network\n"
           "      --strace         print every guest syscall to stderr\n"
           "      --strace=summary print per-syscall counts at exit (like strace -c)\n"
+          "  moat batch [--jsonl] [-o FILE] [-j N] PROFILE.toml\n"
+          "      Run the jobs of a TOML profile, each in a fresh sandbox under its limits,\n"
+          "      N at a time, and print their results as JSON ('moat batch --help',\n"
+          "      docs/batch.md).\n"
           "  moat help syscalls\n"
           "      Print which Linux syscalls moat implements (docs/syscalls.md).\n"
           "  moat --version\n"
@@ -84,44 +89,12 @@ void forward_signal(int sig) {
 
 }  // namespace
 
-namespace {
-
-struct BindSpec {
-  std::string host;
-  std::string guest;
-  fs::Vfs::Access access = fs::Vfs::Access::ReadWrite;
-};
-
-// HOST:GUEST[:ro|:rw]; both absolute. The host path becomes absolute and
-// canonical (symlinks in it are the user's, resolved on the host).
-std::optional<BindSpec> parse_bind(const std::string& v) {
-  BindSpec b;
-  std::string rest = v;
-  size_t last = rest.rfind(':');
-  if (last != std::string::npos && (rest.substr(last + 1) == "ro" || rest.substr(last + 1) == "rw")) {
-    if (rest.substr(last + 1) == "ro") b.access = fs::Vfs::Access::ReadOnly;
-    rest.resize(last);
-  }
-  size_t colon = rest.find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  b.host = rest.substr(0, colon);
-  b.guest = rest.substr(colon + 1);
-  if (b.host.empty() || b.guest.empty() || b.guest[0] != '/') return std::nullopt;
-  char* real = realpath(b.host.c_str(), nullptr);
-  if (!real) return std::nullopt;
-  b.host = real;
-  free(real);
-  return b;
-}
-
-}  // namespace
-
 int run_do(const std::vector<std::string>& args) {
   SandboxConfig config;
   config.root_overlay = RootOverlay::Memory;
   bool tty = false;
   runtime::NetworkFlag network = runtime::NetworkFlag::Sandbox;
-  std::vector<BindSpec> binds;
+  std::vector<batch::BindMount> binds;
   size_t i = 0;
   for (; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -189,13 +162,12 @@ int run_do(const std::vector<std::string>& args) {
       } else {
         v = a.substr(strlen("--bind="));
       }
-      auto b = parse_bind(v);
-      if (!b) {
-        fprintf(stderr, "moat do: --bind %s: want HOST:GUEST[:ro] with an existing HOST and an absolute GUEST\n",
-                v.c_str());
+      auto b = batch::parse_bind(v, ".");
+      if (auto* error = std::get_if<std::string>(&b)) {
+        fprintf(stderr, "moat do: --bind: %s\n", error->c_str());
         return kUsageError;
       }
-      binds.push_back(std::move(*b));
+      binds.push_back(std::get<batch::BindMount>(b));
     } else if (a == "--network" || a.rfind("--network=", 0) == 0) {
       std::string v = a == "--network" ? (i + 1 < args.size() ? args[++i] : "") : a.substr(strlen("--network="));
       auto flag = runtime::parse_network_flag(v);
@@ -241,7 +213,6 @@ int run_do(const std::vector<std::string>& args) {
 
   // -t: a pty in the sandbox; docker's status 125 when there is no terminal.
   std::unique_ptr<HostTerminal> terminal;
-  RefPtr<fs::File> pty_master;
   if (tty) {
     auto opened = HostTerminal::open(STDIN_FILENO, STDOUT_FILENO);
     if (opened.is_error()) {
@@ -255,17 +226,41 @@ int run_do(const std::vector<std::string>& args) {
   // stays on the host's network (as before), an explicit none fails.
   bool implicit = network == runtime::NetworkFlag::Sandbox && geteuid() != 0;
   config.network = network == runtime::NetworkFlag::Host || implicit ? NetworkMode::Host : NetworkMode::New;
-  LaunchSpec spec;
-  spec.config = config;
+  SandboxedCommand command;
+  command.config = config;
+  command.binds = std::move(binds);
+  command.terminal = terminal.get();
   char cwd_buf[4096];
-  spec.cwd = getcwd(cwd_buf, sizeof(cwd_buf)) ? cwd_buf : "/";
+  command.cwd = getcwd(cwd_buf, sizeof(cwd_buf)) ? cwd_buf : "/";
+  command.argv = std::move(argv);
+  command.path_env = kDefaultGuestPath;
+  for (char** e = environ; *e; e++) {
+    command.envp.emplace_back(*e);
+    if (strncmp(*e, "PATH=", 5) == 0) command.path_env = *e + 5;
+  }
+  auto result = run_sandboxed(std::move(command));
+  if (auto* error = std::get_if<LaunchError>(&result)) {
+    fprintf(stderr, "moat: %s\n", error->message.c_str());
+    return error->status;
+  }
+  return std::get<GuestExit>(result).status;
+}
+
+std::variant<GuestExit, LaunchError> run_sandboxed(SandboxedCommand command) {
+  LaunchSpec spec;
+  spec.config = command.config;
+  spec.cwd = command.cwd;
+  HostTerminal* terminal = command.terminal;
+  RefPtr<fs::File> pty_master;
+  std::vector<batch::BindMount> binds = std::move(command.binds);
   std::string guest_cwd = spec.cwd;
   if (terminal || !binds.empty()) {
     spec.after_fs = [&](Process& p) -> std::optional<std::string> {
       if (!binds.empty()) {
         fs::Vfs& vfs = fs::vfs_of(p);
-        for (const BindSpec& b : binds) {
-          if (auto r = vfs.bind_host_path(b.host, b.guest, b.access); r.is_error())
+        for (const batch::BindMount& b : binds) {
+          auto access = b.read_only ? fs::Vfs::Access::ReadOnly : fs::Vfs::Access::ReadWrite;
+          if (auto r = vfs.bind_host_path(b.host, b.guest, access); r.is_error())
             return "--bind " + b.host + ":" + b.guest + ": " + strerror(to_int(r.error()));
         }
         // The working directory may be inside a bind: resolve it again.
@@ -280,18 +275,12 @@ int run_do(const std::vector<std::string>& args) {
       return std::nullopt;
     };
   }
-  spec.argv = std::move(argv);
-  spec.path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (char** e = environ; *e; e++) {
-    spec.envp.emplace_back(*e);
-    if (strncmp(*e, "PATH=", 5) == 0) spec.path_env = *e + 5;
-  }
+  spec.argv = std::move(command.argv);
+  spec.envp = std::move(command.envp);
+  spec.path_env = std::move(command.path_env);
 
   GuestLaunch launch(std::move(spec));
-  if (auto error = launch.prepare()) {
-    fprintf(stderr, "moat: %s\n", error->message.c_str());
-    return error->status;
-  }
+  if (auto error = launch.prepare()) return *error;
   g_process = &launch.process();
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, forward_signal);
   launch.start();
@@ -303,12 +292,13 @@ int run_do(const std::vector<std::string>& args) {
   }
   if (terminal) terminal->finish(post, std::chrono::seconds(2));
   auto result = launch.finish(status);
+  // finish() maps a signal N to 128+N; the wait status it came from says
+  // which it was (a guest may exit with 128+N itself).
+  int recorded = launch.process().exit_status.load();
   g_process = nullptr;
-  if (auto* error = std::get_if<LaunchError>(&result)) {
-    fprintf(stderr, "moat: %s\n", error->message.c_str());
-    return error->status;
-  }
-  return std::get<int>(result);
+  if (auto* error = std::get_if<LaunchError>(&result)) return *error;
+  if (recorded >= 0) status = recorded;
+  return GuestExit{std::get<int>(result), WIFSIGNALED(status) ? WTERMSIG(status) : 0};
 }
 
 }  // namespace moat::cli

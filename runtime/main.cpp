@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "do") return moat::cli::run_do(rest);
+  if (cmd == "batch") return moat::cli::run_batch(rest);
   if (moat::cli::is_oci_command(cmd)) return moat::cli::run_oci(global, cmd, rest);
   fprintf(stderr, "moat: unknown command \"%s\" (see 'moat help')\n", cmd.c_str());
   return moat::cli::kUsageError;
