@@ -234,7 +234,8 @@ Coro<ErrorOr<void>> flock_file(Thread& thread, File& file, int op) {
       }
       generation = inode.generation;
     }
-    co_await ChangeAwaiter{table, key, generation};
+    ChangeAwaiter change{table, key, generation};  // named: GCC 12 destroys co_await temporaries twice
+    co_await change;
     if (thread.interrupted) co_return Errno::RestartSys;
   }
 }
@@ -269,7 +270,8 @@ Coro<ErrorOr<void>> set_record_lock(Thread& thread, File& file, LockOwnerKind ow
       }
       generation = inode.generation;
     }
-    co_await ChangeAwaiter{table, key, generation};
+    ChangeAwaiter change{table, key, generation};  // named: GCC 12 destroys co_await temporaries twice
+    co_await change;
     if (thread.interrupted) {
       std::lock_guard lock(table.mutex);
       table.blocked_on.erase(owner);

@@ -245,7 +245,8 @@ Coro<ErrorOr<size_t>> SignalFdFile::read(std::span<std::byte> buf, int64_t offse
     }
     if (nonblocking()) co_return Errno::AGAIN;
     if (thread->interrupted) co_return Errno::RestartSys;
-    co_await ReaderWait{m_state, thread};
+    ReaderWait wait{m_state, thread};  // named: GCC 12 destroys co_await temporaries twice
+    co_await wait;
     if (thread->interrupted) co_return Errno::RestartSys;
   }
 }
