@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "fs/host_fs.h"
 #include "sentry/io/uring.h"
 #include "sentry/kernel/interrupt.h"
 #include "sentry/kernel/process.h"
@@ -94,13 +95,13 @@ class FifoFile final : public File {
   int poll_host_fd() const override { return m_fd.get(); }
   int pipe_host_fd() const override { return m_fd.get(); }
 
-  // Before its first I/O, a blocking open's wait for the other side: the
-  // open count of that side to pass.
+  // A blocking open's wait for the other side (in open(2), or before the
+  // first I/O): the open count of that side to pass.
   uint64_t FifoState::*m_wait_counter = nullptr;
   uint64_t m_wait_seen = 0;
+  Coro<ErrorOr<void>> wait_for_partner();
 
  private:
-  Coro<ErrorOr<void>> wait_for_partner();
   Coro<ErrorOr<void>> wait_ready(short events);
 
   std::shared_ptr<FifoState> m_fifo;
@@ -110,7 +111,8 @@ class FifoFile final : public File {
 Coro<ErrorOr<void>> FifoFile::wait_for_partner() {
   if (!m_wait_counter) co_return ErrorOr<void>{};
   if (!nonblocking()) {
-    co_await OpenAwaiter{m_fifo, m_wait_counter, m_wait_seen};
+    OpenAwaiter wait{m_fifo, m_wait_counter, m_wait_seen};  // named: GCC 12 destroys co_await temporaries twice
+    co_await wait;
     std::lock_guard lock(m_fifo->lock);
     if ((*m_fifo).*m_wait_counter == m_wait_seen) co_return Errno::RestartSys;  // a signal
   }
@@ -163,9 +165,8 @@ Coro<ErrorOr<size_t>> FifoFile::write(std::span<const std::byte> buf, int64_t) {
   co_return done;
 }
 
-}  // namespace
-
-ErrorOr<RefPtr<File>> open_fifo(const std::shared_ptr<FifoState>& fifo, const Location& loc, int flags) {
+// open(2) of the FIFO, without a blocking open's wait.
+ErrorOr<RefPtr<File>> open_fifo_now(const std::shared_ptr<FifoState>& fifo, const Location& loc, int flags) {
   std::lock_guard lock(fifo->lock);
   if (!fifo->inode) {
     int fds[2];
@@ -202,6 +203,24 @@ ErrorOr<RefPtr<File>> open_fifo(const std::shared_ptr<FifoState>& fifo, const Lo
   }
   fifo->wake_locked();
   return RefPtr<File>::adopt(file);
+}
+
+}  // namespace
+
+ErrorOr<RefPtr<File>> open_fifo(const std::shared_ptr<FifoState>& fifo, const Location& loc, int flags) {
+  HostFetch* fetch = HostFetch::current();
+  if (fetch)
+    if (auto waited = fetch->take_wait(fifo.get())) return std::move(*waited);
+  RefPtr<File> file = TRY(open_fifo_now(fifo, loc, flags));
+  // A blocking open waits for the other side in open(2), as on Linux: the
+  // handler leaves the wait to the dispatcher and, run again, takes this
+  // description. Where it cannot (a handler that changed the tree), the
+  // wait comes with the first read or write.
+  auto* opened = static_cast<FifoFile*>(file.ptr());
+  if (fetch && opened->m_wait_counter &&
+      fetch->defer_wait(fifo.get(), file, [f = RefPtr<File>(file)] { return static_cast<FifoFile*>(f.ptr())->wait_for_partner(); }))
+    return Errno::FetchHost;
+  return file;
 }
 
 }  // namespace moat::fs

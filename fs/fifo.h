@@ -8,11 +8,14 @@
 // FIFO's open rules, so the sentry keeps them, counting the guest's readers
 // and writers:
 // - a non-blocking writer with no reader is ENXIO;
-// - a blocking open waits for the other side on Linux. The sentry does not
-//   block in open(2), so the wait moves to the first I/O: a blocking reader
-//   opened with no writer first waits for a writer to open (then reads, EOF
-//   included, as usual); a blocking writer opened with no reader waits for
-//   a reader before it writes.
+// - a blocking open waits for the other side: the open handler leaves the
+//   wait to the dispatcher (fs::HostFetch::defer_wait), which a signal
+//   interrupts, and takes the description when the other side has come.
+//   Where a handler cannot leave work (it changed the tree already), the
+//   wait moves to the first I/O: a blocking reader opened with no writer
+//   first waits for a writer to open (then reads, EOF included, as usual);
+//   a blocking writer opened with no reader waits for a reader before it
+//   writes.
 // Host ends are non-blocking; a blocking guest read or write waits with an
 // io_uring poll, which a signal interrupts.
 

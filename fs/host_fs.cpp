@@ -262,21 +262,59 @@ std::optional<ErrorOr<UniqueFd>> HostFetch::take_open(const HostNode& file) {
   return std::nullopt;
 }
 
-bool HostFetch::defer_copy(const Node& key, RefPtr<Node> copy, RefPtr<File> src, RefPtr<File> dst, uint64_t len) {
+bool HostFetch::can_defer(const void* key) const {
   if (m_frozen || pending() || rounds() >= kMaxRounds) return false;
-  for (const auto& c : m_copies)
-    if (c.key.ptr() == &key) return false;
-  m_copies.push_back(Copy{RefPtr<Node>(const_cast<Node*>(&key)), std::move(copy), std::move(src), std::move(dst), len});
+  for (const auto& j : m_jobs)
+    if (j->key == key) return false;
+  return true;
+}
+
+HostFetch::Job* HostFetch::take_job(const void* key) {
+  for (auto& j : m_jobs) {
+    if (j->key != key || j->taken || !j->result) continue;
+    j->taken = true;
+    return j.get();
+  }
+  return nullptr;
+}
+
+bool HostFetch::defer_copy(const Node& key, RefPtr<Node> copy, RefPtr<File> src, RefPtr<File> dst, uint64_t len) {
+  if (!can_defer(&key)) return false;
+  auto job = std::make_unique<Job>();
+  job->key = &key;
+  job->interruptible = false;
+  job->node = std::move(copy);
+  job->work = [src = std::move(src), dst = std::move(dst), len](const std::function<bool()>& abandon) {
+    return copy_data(src->mmap_fd(), dst->mmap_fd(), len, abandon);
+  };
+  job->hold = RefPtr<Node>(const_cast<Node*>(&key));
+  m_jobs.push_back(std::move(job));
   return true;
 }
 
 std::optional<ErrorOr<RefPtr<Node>>> HostFetch::take_copy(const Node& key) {
-  for (auto& c : m_copies) {
-    if (c.key.ptr() != &key || c.taken || !c.result) continue;
-    c.taken = true;
-    return std::move(*c.result);
-  }
-  return std::nullopt;
+  Job* j = take_job(&key);
+  if (!j) return std::nullopt;
+  if (j->result->is_error()) return j->result->error();
+  return std::move(j->node);
+}
+
+bool HostFetch::defer_wait(const void* key, RefPtr<File> file, Wait wait) {
+  if (!can_defer(key)) return false;
+  auto job = std::make_unique<Job>();
+  job->key = key;
+  job->interruptible = true;
+  job->file = std::move(file);
+  job->work = [wait = std::move(wait)](const std::function<bool()>&) { return wait(); };
+  m_jobs.push_back(std::move(job));
+  return true;
+}
+
+std::optional<ErrorOr<RefPtr<File>>> HostFetch::take_wait(const void* key) {
+  Job* j = take_job(key);
+  if (!j) return std::nullopt;
+  if (j->result->is_error()) return j->result->error();
+  return std::move(j->file);
 }
 
 // Copies through a pipe with IORING_OP_SPLICE: the file's pages go into the
@@ -329,12 +367,11 @@ Coro<ErrorOr<void>> HostFetch::copy_data(int src, int dst, uint64_t len, const s
 }
 
 Coro<int32_t> HostFetch::run(std::function<bool()> abandon) {
-  if (copying()) {
-    Copy& c = m_copies.back();
-    auto copied = co_await copy_data(c.src->mmap_fd(), c.dst->mmap_fd(), c.len, abandon);
-    c.src = nullptr;
-    c.dst = nullptr;
-    c.result = copied.is_error() ? ErrorOr<RefPtr<Node>>(copied.error()) : ErrorOr<RefPtr<Node>>(std::move(c.copy));
+  if (job_pending()) {
+    Job& j = *m_jobs.back();
+    auto done = co_await j.work(abandon);
+    j.work = nullptr;  // what the work held goes now
+    j.result = std::move(done);
     co_return 0;
   }
   RefPtr<HostNode> dir = std::move(m_dir);

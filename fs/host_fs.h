@@ -84,10 +84,10 @@ class HostFetch {
     HostFetch* m_saved;
   };
 
-  bool pending() const { return m_dir != nullptr || copying(); }
-  // Whether the pending work is a copy (run() then must not be cancelled by
-  // a signal: overlayfs copy-up is not interruptible either).
-  bool copying() const { return !m_copies.empty() && !m_copies.back().result; }
+  bool pending() const { return m_dir != nullptr || job_pending(); }
+  // Whether a signal may interrupt the pending work (not a copy-up's data:
+  // overlayfs copy-up is not interruptible either).
+  bool interruptible() const { return !job_pending() || m_jobs.back()->interruptible; }
   // Records a lookup of name in dir unless this handler fetched it already
   // (its synchronous lookup then reports what the host said) or has made
   // too many rounds. Returns whether the walk should stop.
@@ -117,6 +117,12 @@ class HostFetch {
   bool defer_copy(const Node& key, RefPtr<Node> copy, RefPtr<File> src, RefPtr<File> dst, uint64_t len);
   // The finished copy for key (copy or the error), once.
   std::optional<ErrorOr<RefPtr<Node>>> take_copy(const Node& key);
+  // A blocking open's wait (a FIFO's for its other side): records `wait`
+  // for file, opened already, under key. run() awaits it, interruptibly;
+  // the handler, run again, takes the file (or the wait's error).
+  using Wait = std::function<Coro<ErrorOr<void>>()>;
+  bool defer_wait(const void* key, RefPtr<File> file, Wait wait);
+  std::optional<ErrorOr<RefPtr<File>>> take_wait(const void* key);
   // The pending lookup or open as an io_uring openat; a looked-up node
   // enters the cache, an opened fd waits for take_open. Returns -ECANCELED
   // when a signal cancelled it, else 0 (a failed lookup is left to the
@@ -126,15 +132,23 @@ class HostFetch {
   Coro<int32_t> run(std::function<bool()> abandon = {});
 
  private:
-  struct Copy {
-    RefPtr<Node> key;
-    RefPtr<Node> copy;
-    RefPtr<File> src, dst;
-    uint64_t len = 0;
-    std::optional<ErrorOr<RefPtr<Node>>> result;  // set by run()
+  // Work beyond a lookup or an open: what run() awaits, and what the
+  // handler takes back on its next run.
+  struct Job {
+    const void* key;
+    bool interruptible;
+    std::function<Coro<ErrorOr<void>>(const std::function<bool()>& abandon)> work;
+    RefPtr<Node> hold;  // a node key, kept alive so that its address stays its own
+    RefPtr<Node> node;  // a copy-up's copy
+    RefPtr<File> file;  // a waiting open's description
+    std::optional<ErrorOr<void>> result;  // set by run()
     bool taken = false;
   };
-  size_t rounds() const { return m_done.size() + m_opened.size() + m_copies.size(); }
+  bool job_pending() const { return !m_jobs.empty() && !m_jobs.back()->result; }
+  bool can_defer(const void* key) const;
+  // The finished job for key, once.
+  Job* take_job(const void* key);
+  size_t rounds() const { return m_done.size() + m_opened.size() + m_jobs.size(); }
   static Coro<ErrorOr<void>> copy_data(int src, int dst, uint64_t len, const std::function<bool()>& abandon);
 
   static constexpr int kMaxRounds = 64;
@@ -153,7 +167,7 @@ class HostFetch {
     bool taken = false;
   };
   std::vector<Opened> m_opened;
-  std::vector<Copy> m_copies;
+  std::vector<std::unique_ptr<Job>> m_jobs;  // stable addresses while run() awaits
   bool m_frozen = false;
 };
 

@@ -48,17 +48,20 @@ bool waits_for_host(const ErrorOr<int64_t>& r, const fs::HostFetch& fetch) {
   return r.is_error() && r.error() == Errno::FetchHost && fetch.pending();
 }
 
-// Runs the lookups a synchronous handler left (fs::HostFetch) one at a time
-// on io_uring, calling the handler again after each until it finishes. A
-// signal cancels the wait; nothing has changed yet, so the call restarts.
+// Runs the work a synchronous handler left (fs::HostFetch: lookups and
+// opens on io_uring, a copy-up's data, a FIFO open's wait) one at a time,
+// calling the handler again after each until it finishes. A signal cancels
+// the wait; nothing has changed yet, so the call restarts. A copy runs to
+// its end (a signal is delivered after it, as after an overlayfs copy-up);
+// only the thread's end stops it.
 Coro<ErrorOr<int64_t>> fetch_and_retry(const SyscallEntry& entry, SyscallContext& ctx,
                                        std::unique_ptr<fs::HostFetch> fetch) {
+  Thread& t = ctx.thread;
+  const std::function<bool()> abandon = [&t] { return t.exited || t.must_exit; };
   for (;;) {
-    // A copy runs to its end: a signal is delivered after it, as after an
-    // overlayfs copy-up; only the thread's end stops it.
-    if (fetch->copying()) dispatching_thread() = nullptr;
-    Thread& t = ctx.thread;
-    int32_t r = co_await fetch->run([&t] { return t.exited || t.must_exit; });
+    // Named, not temporaries of the co_await (GCC 12 destroys those twice).
+    InterruptibleStart<int32_t> start{fetch->run(abandon), fetch->interruptible() ? &t : nullptr};
+    int32_t r = co_await start;
     if (r == -ECANCELED || ctx.thread.interrupted) co_return Errno::RestartSys;
     dispatching_thread() = &ctx.thread;
     ErrorOr<int64_t> result = run_sync(entry, ctx, *fetch);

@@ -21,8 +21,7 @@ constexpr const char* kXattrs =
     "system.* (POSIX ACLs) is EOPNOTSUPP";
 constexpr const char* kAnonAttrs = "pipes and stdio: EPERM (their owner and times are the host's)";
 constexpr const char* kMknod =
-    "regular files, FIFOs and sockets; device nodes are EPERM (no CAP_MKNOD in the sandbox); opening a FIFO "
-    "does not block: the wait for the other side comes with the first read or write";
+    "regular files, FIFOs and sockets; device nodes are EPERM (no CAP_MKNOD in the sandbox)";
 
 constexpr const char* kSocket =
     "AF_UNIX (stream, datagram, seqpacket), AF_INET and AF_INET6 (TCP, UDP, ICMP ping sockets) as host sockets in "
@@ -146,9 +145,9 @@ constexpr SyscallEntry kTable[] = {
     Def(53, "socketpair", {Int, Int, Int, Ptr}).sync(sys_socketpair),
     Def(54, "setsockopt", {Fd, Int, Int, Ptr, Int}).sync(sys_setsockopt).partial(kSockopt),
     Def(55, "getsockopt", {Fd, Int, Int, Ptr, Ptr}).sync(sys_getsockopt).partial(kSockopt),
-    Def(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}).async(sys_clone).partial("new processes; no CLONE_THREAD yet; a vfork child's writes are not seen by its parent"),
+    Def(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}).async(sys_clone).partial("threads and processes; a process sharing memory (CLONE_VM) only with CLONE_VFORK (the child runs on a copy of its parent's memory; what it wrote is copied back when it execs or exits; with other threads running, only its parent's stack frames)"),
     Def(57, "fork", {}).async(sys_fork),
-    Def(58, "vfork", {}).async(sys_vfork).partial("the child runs on a copy of the parent's memory"),
+    Def(58, "vfork", {}).async(sys_vfork).partial("the child runs on a copy of the parent's memory; what it wrote is copied back when it execs or exits (with other threads running, only its parent's stack frames)"),
     Def(59, "execve", {Path, StrArray, Ptr}).async(sys_execve).partial("single-threaded processes"),
     Def(60, "exit", {Int}).async(sys_exit).noreturn(),
     Def(61, "wait4", {Pid, Ptr, Hex, Ptr}).async(sys_wait4),

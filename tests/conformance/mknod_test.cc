@@ -183,3 +183,52 @@ TEST(Fifo, BlockingReaderWaitsForAWriter) {
   EXPECT_EQ(reap(reader), 0);
   close(w);
 }
+
+// The wait is in open(2) itself: a blocking reader's open returns only
+// after a writer has opened (the writer tells a pipe first, then opens).
+TEST(Fifo, BlockingOpenReturnsAfterTheOtherSideOpens) {
+  ASSERT_SYSCALL_SUCCEEDS(mkfifo(tmp("p").c_str(), 0600));
+  std::string path = tmp("p");
+  int told[2];
+  ASSERT_SYSCALL_SUCCEEDS(pipe2(told, O_NONBLOCK));
+  pid_t writer = fork();
+  if (writer == 0) {
+    alarm(10);
+    usleep(100000);
+    if (write(told[1], "w", 1) != 1) _exit(1);
+    int w = open(path.c_str(), O_WRONLY);
+    _exit(w < 0 ? 2 : 0);
+  }
+  close(told[1]);
+  int r = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDONLY));
+  char c = 0;
+  EXPECT_SYSCALL_SUCCEEDS_WITH(read(told[0], &c, 1), 1);
+  close(r);
+  close(told[0]);
+  EXPECT_EQ(reap(writer), 0);
+}
+
+namespace {
+void on_alarm(int) {}
+}  // namespace
+
+// A signal ends a blocking open's wait: EINTR without SA_RESTART, and the
+// FIFO is as it was.
+TEST(Fifo, SignalInterruptsABlockingOpen) {
+  ASSERT_SYSCALL_SUCCEEDS(mkfifo(tmp("p").c_str(), 0600));
+  std::string path = tmp("p");
+  struct sigaction sa {}, old {};
+  sa.sa_handler = on_alarm;
+  ASSERT_SYSCALL_SUCCEEDS(sigaction(SIGALRM, &sa, &old));
+  alarm(1);
+  EXPECT_SYSCALL_FAILS_WITH(open(path.c_str(), O_RDONLY), EINTR);
+  alarm(1);
+  EXPECT_SYSCALL_FAILS_WITH(open(path.c_str(), O_WRONLY), EINTR);
+  alarm(0);
+  sigaction(SIGALRM, &old, nullptr);
+  int rw = ASSERT_SYSCALL_SUCCEEDS(open(path.c_str(), O_RDWR));
+  ASSERT_SYSCALL_SUCCEEDS_WITH(write(rw, "x", 1), 1);
+  char c = 0;
+  EXPECT_SYSCALL_SUCCEEDS_WITH(read(rw, &c, 1), 1);
+  close(rw);
+}
