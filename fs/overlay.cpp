@@ -250,6 +250,7 @@ struct OverlayFs {
   dev_t lower_dev = 0;  // st_dev of the lower root
   RefPtr<Node> upper_root;
   std::unique_ptr<UpperLayer> upper;
+  RefPtr<Node> memory_lower_root;  // a memory upper layer's lower root: statfs shows its space
   // The upper directory's path under the lower root, by component, when it
   // lies inside the lower tree (empty otherwise), and its identity, for the
   // paths the name does not catch (a host bind mount of it in the tree).
@@ -320,6 +321,7 @@ ErrorOr<RefPtr<Node>> OverlayNode::create_root(RefPtr<Node> lower_root, dev_t de
   auto st = TRY(lower_root->stat());
   auto fs = make_fs(st, dev);
   fs->upper = std::make_unique<MemoryUpper>();
+  fs->memory_lower_root = lower_root;
   const Caller& internal = fs->upper->internal();
   fs->upper_root = TmpNode::create_root(makedev(0, 0), st.st_mode & 07777, "overlay-upper", false, kUpperFirstIno);
   TRY(fs->upper->set_ino(*fs->upper_root, fs->lower_ino(st.st_dev, st.st_ino)));
@@ -440,9 +442,22 @@ ErrorOr<struct stat> OverlayNode::stat() const {
 }
 
 ErrorOr<struct statfs> OverlayNode::statfs() const {
-  // The space is the upper layer's (memory or the host directory's
-  // filesystem); the type is overlay's.
+  // The space is the upper layer's, as on overlayfs (a host upper
+  // directory's filesystem). Over a memory upper layer it is the lower
+  // layer's, with no more free than memory offers: df of the root shows
+  // the disk's use, not an empty tmpfs. The type is overlay's.
   struct statfs sf = TRY(m_fs->upper_root->statfs());
+  if (m_fs->memory_lower_root) {
+    struct statfs low = TRY(m_fs->memory_lower_root->statfs());
+    uint64_t bsize = low.f_bsize > 0 ? static_cast<uint64_t>(low.f_bsize) : 4096;
+    auto in_lower_blocks = [&](fsblkcnt_t upper_blocks) {
+      return static_cast<fsblkcnt_t>(upper_blocks * static_cast<uint64_t>(sf.f_bsize) / bsize);
+    };
+    low.f_bfree = std::min(low.f_bfree, in_lower_blocks(sf.f_bfree));
+    low.f_bavail = std::min(low.f_bavail, in_lower_blocks(sf.f_bavail));
+    low.f_ffree = std::min(low.f_ffree, sf.f_ffree);
+    sf = low;
+  }
   sf.f_type = kOverlayMagic;
   sf.f_fsid.__val[0] = static_cast<int>(m_fs->info.dev);
   sf.f_fsid.__val[1] = 0;

@@ -176,6 +176,18 @@ TEST(Statfs, TmpfsAndProcReportTheirMagic) {
   EXPECT_TRUE(sf.f_flags & kStValid);
 }
 
+// The root filesystem holds the system: it shows space in use (Python's
+// test_shutil.test_disk_usage), even where the root is an overlay whose
+// writable layer is empty.
+TEST(Statfs, TheRootShowsSpaceInUse) {
+  struct statvfs sv;
+  ASSERT_SYSCALL_SUCCEEDS(statvfs("/", &sv));
+  EXPECT_GT(sv.f_blocks, 0u);
+  EXPECT_LT(sv.f_bfree, sv.f_blocks);
+  EXPECT_LE(sv.f_bavail, sv.f_bfree);
+  EXPECT_LT(sv.f_ffree, sv.f_files);
+}
+
 TEST(Statfs, ThroughDescriptors) {
   Pipe p;
   struct statfs sf;
