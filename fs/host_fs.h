@@ -50,7 +50,10 @@ class HostNode;
 // thread. It records the lookup here and stops with Errno::FetchHost; the
 // dispatcher runs it as an io_uring openat (run), which enters the node in
 // the cache, and calls the handler again. Handlers walk their paths before
-// they change anything, so running one again is safe. Stats stay
+// they change anything, so running one again is safe. Opens of host files,
+// an overlay copy-up's data and a FIFO open's wait for its other side are
+// left to the dispatcher the same way (defer_open, defer_copy, defer_wait),
+// so no synchronous handler blocks its worker on the host. Stats stay
 // synchronous: they act on O_PATH fds the sentry holds (in-memory inodes),
 // and IORING_OP_STATX always goes through an io-wq thread (3.4x a direct
 // fstatat on this machine kind).
