@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "sentry/kernel/process.h"
 #include "sentry/platform/stub_process.h"
@@ -107,12 +109,47 @@ void read_memory_usage(pid_t host_pid, ResourceUsage& usage) {
   }
 }
 
+// What each live process was last told, by host pid: the split of the
+// run time follows tick samples, so a later sample can give less system
+// (or user) time than an earlier one. cputime_adjust() keeps both parts
+// from going back; so does this.
+struct SeenTimes {
+  std::mutex lock;
+  std::unordered_map<pid_t, CpuTimes> by_pid;
+};
+SeenTimes& seen_times() {
+  static SeenTimes s;
+  return s;
+}
+
+CpuTimes never_back(pid_t pid, CpuTimes now) {
+  SeenTimes& seen = seen_times();
+  std::lock_guard guard(seen.lock);
+  CpuTimes& prev = seen.by_pid[pid];
+  int64_t run = now.total_ns();
+  if (run < prev.total_ns()) return prev;
+  now.system_ns = std::max(now.system_ns, prev.system_ns);
+  now.user_ns = run - now.system_ns;
+  if (now.user_ns < prev.user_ns) {
+    now.user_ns = prev.user_ns;
+    now.system_ns = run - now.user_ns;
+  }
+  prev = now;
+  return now;
+}
+
+void forget_times(pid_t pid) {
+  SeenTimes& seen = seen_times();
+  std::lock_guard guard(seen.lock);
+  seen.by_pid.erase(pid);
+}
+
 // nullopt when the host process is gone.
 std::optional<ResourceUsage> live_process_usage(const Process& p) {
   ResourceUsage usage;
   pid_t pid = p.mem().host_pid();
   if (pid <= 0 || !read_host_clock(host_cpu_clock(pid, false, CpuClockKind::Sched))) return std::nullopt;
-  usage.cpu = adjusted_times(pid, pid, false);
+  usage.cpu = never_back(pid, adjusted_times(pid, pid, false));
   read_memory_usage(pid, usage);
   return usage;
 }
@@ -190,6 +227,7 @@ void record_exit_usage(Process& p) {
   // process exits has lost its memory figures (no mm, no VmHWM).
   auto usage = live_process_usage(p);
   if (!usage) return;
+  forget_times(p.mem().host_pid());  // the process is ending
   ResourceUsage& u = p.exit_usage;
   if (usage->cpu.total_ns() >= u.cpu.total_ns()) u.cpu = usage->cpu;
   u.maxrss_kb = std::max(u.maxrss_kb, usage->maxrss_kb);

@@ -2,6 +2,9 @@
 # A fork bomb stops inside the sandbox: fork fails with EAGAIN at the
 # sandbox's task limit, the guest can still reap and fork, and no host
 # process is left behind.
+# About 1000 forks, each slower as the sandbox fills (the workers poll every
+# process's ring): 25 s on a quiet 2-vCPU VM, over 60 s under load.
+E2E_TIMEOUT=${E2E_TIMEOUT:-180}
 source "$(dirname "$0")/lib.sh"
 
 before=$(ps -e --no-headers | wc -l)
