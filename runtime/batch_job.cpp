@@ -13,9 +13,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "runtime/cli.h"
+#include "sentry/platform/worker.h"
 
 namespace moat::batch {
 
@@ -28,8 +28,9 @@ constexpr auto kDrainGrace = std::chrono::seconds(1);
 constexpr auto kCpuPoll = std::chrono::milliseconds(50);
 // The sentry's own tasks in the job's cgroup, added to the pids limit so
 // that the limit counts guest processes and threads: its main thread, one
-// worker per CPU (GuestLaunch), and room for io_uring's io-wq helpers.
-int64_t sentry_tasks() { return 1 + std::max(1u, std::thread::hardware_concurrency()) + 4; }
+// worker per CPU it may run on (WorkerPool::default_count, as GuestLaunch
+// sizes its pool), and room for io_uring's io-wq helpers.
+int64_t sentry_tasks() { return 1 + WorkerPool::default_count() + 4; }
 
 int64_t ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
