@@ -404,9 +404,7 @@ ErrorOr<void> set_dnotify(const File& dir, const void* owner, unsigned long arg,
   return {};
 }
 
-namespace {
-// Drops the marks on file set through owner (any owner when null).
-void drop_marks(const File& file, const void* owner) {
+void drop_dnotify(const File& file, const void* owner) {
   if (g_dnotify_count.load(std::memory_order_relaxed) == 0) return;
   Registry& r = registry();
   std::lock_guard guard(r.lock);
@@ -416,12 +414,6 @@ void drop_marks(const File& file, const void* owner) {
     it = next;
   }
 }
-}  // namespace
-
-void drop_dnotify(const File& file, const void* owner) {
-  if (owner) drop_marks(file, owner);
-}
-void drop_dnotify(const File& file) { drop_marks(file, nullptr); }
 
 // --- Hooks.
 

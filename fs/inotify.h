@@ -59,9 +59,8 @@ class InotifyFile final : public File {
 // any fd of that description in that table is closed (dnotify_flush).
 ErrorOr<void> set_dnotify(const File& dir, const void* owner, unsigned long arg, std::function<void()> fire);
 // An fd of file in fd table owner was closed: the marks set through it go.
-void drop_dnotify(const File& file, const void* owner);
-// The description is released: every mark on it goes.
-void drop_dnotify(const File& file);
+// With no owner (the description is released), every mark on it goes.
+void drop_dnotify(const File& file, const void* owner = nullptr);
 
 // --- Hooks. All take the node's location as the change left it (or as it
 // was, for removals) and do nothing while no watch exists. They also tell
